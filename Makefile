@@ -1,0 +1,36 @@
+# Two commands set a machine up: `make serve` (install + run on SQLite) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PG_VERSION := $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
+
+.PHONY: install install-test serve test postgres bench-smoke bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+## Install, then serve the repository in the current directory on http://127.0.0.1:3100
+serve: install
+	$(BIN)/crosslink serve $(ARGS)
+
+## Start the local PostgreSQL server the tests use, if it is not running
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	  echo "starting PostgreSQL $(PG_VERSION)"; \
+	  pg_ctlcluster --skip-systemctl-redirect $(PG_VERSION) main start; \
+	  for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+	@pg_isready -h 127.0.0.1 -p 5432
+
+## Install with test dependencies, start PostgreSQL, run the whole test suite
+test: install-test postgres
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

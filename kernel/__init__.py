@@ -1,0 +1,28 @@
+"""crosslink-server's kernel: a small Quart core that plugins extend through pluggy hooks.
+
+Plugins import what they need from here: the ``hookimpl`` marker, the declarations they
+return from hooks (``PluginInfo``, ``StorageSpec``, ``Migration``, ``ConfigSection``,
+``Event``, ``SearchHit``) and the errors they raise (``APIError``, ``StartupError``). Route
+helpers live in :mod:`kernel.api`.
+"""
+
+from .errors import APIError, StartupError
+from .events import Event
+from .hookspecs import hookimpl
+from .plugin_info import ConfigSection, PluginInfo
+from .search import SearchHit
+from .storage.spec import Migration, StorageSpec
+from .version import __version__
+
+__all__ = [
+    "APIError",
+    "ConfigSection",
+    "Event",
+    "Migration",
+    "PluginInfo",
+    "SearchHit",
+    "StartupError",
+    "StorageSpec",
+    "__version__",
+    "hookimpl",
+]

@@ -1,0 +1,310 @@
+"""The application factory and the :class:`Kernel` every plugin is handed.
+
+``create_app(settings)`` loads the selected plugins, collects their config sections, events,
+models, services and blueprints (in dependency order), mounts the kernel's own routes and
+``/ws``, and installs one lifespan: start the database, apply migrations, run the plugins'
+``crosslink_startup`` hooks; at the end, the reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from quart import Quart
+from quart_schema import Info, QuartSchema, tag_blueprint
+
+from .broadcaster import Broadcaster
+from .errors import StartupError, install_error_handlers
+from .events import Event, EventBus, EventRegistry
+from .hook_config import HookConfig
+from .jsonutil import install_json_provider
+from .plugin_info import ConfigSection
+from .plugins import LoadedPlugins, load_plugins
+from .routes import create_api_blueprint, create_docs_blueprint
+from .routing import CONVERTERS
+from .search import SearchHit
+from .security import install_security
+from .services import ServiceRegistry
+from .settings import Settings
+from .storage.cli_schema import CLI_SCHEMA
+from .storage.database import KERNEL_APP, Database
+from .storage.migrations import apply_migrations
+from .storage.spec import StorageSpec
+from .validation import describe_errors
+from .version import __version__
+from .ws import serve_websocket
+
+log = logging.getLogger("crosslink.kernel")
+
+API_PREFIX = "/api/v1"
+
+
+async def await_me_maybe(value: Any) -> Any:
+    """Await ``value`` if a hook implementation returned an awaitable."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def _arguments(impl: Any, plugin: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments an implementation asks for; a callable value is made per plugin."""
+    return {
+        arg: kwargs[arg](plugin) if callable(kwargs[arg]) and arg in _PER_PLUGIN else kwargs[arg]
+        for arg in impl.argnames
+    }
+
+
+_PER_PLUGIN = frozenset({"registry"})
+
+
+class Kernel:
+    """What plugins are handed: settings, database, events, services, config, tasks."""
+
+    def __init__(self, settings: Settings, loaded: LoadedPlugins) -> None:
+        self.settings = settings
+        self.clock = settings.clock
+        self.plugins = loaded
+        self.broadcaster = Broadcaster(settings.ws_queue_size)
+        notify = self._notify_plugins if self._impls("crosslink_on_event") else None
+        self.events = EventBus(EventRegistry(), self.broadcaster.deliver, notify)
+        self.db = Database(settings.database_url, self.events)
+        self.services = ServiceRegistry()
+        self.hook_config = HookConfig(settings.crosslink_dir)
+        self.storage_specs: list[tuple[str, StorageSpec]] = []
+        self._plugin_config: dict[str, BaseModel] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self.started = False
+
+    # --- what plugins use -------------------------------------------------------------------
+
+    @property
+    def repo_root(self) -> Path:
+        return self.settings.repo_root
+
+    @property
+    def crosslink_dir(self) -> Path:
+        return self.settings.crosslink_dir
+
+    def publish(self, event: Event) -> None:
+        """Publish an event (deferred until commit inside ``db.transaction()``)."""
+        self.events.publish(event)
+
+    def plugin_config(self, name: str) -> BaseModel | None:
+        """The validated ``[plugins.<name>]`` section, or ``None`` if the plugin has none."""
+        return self._plugin_config.get(name)
+
+    def is_enabled(self, name: str) -> bool:
+        return name in self.plugins.order
+
+    def spawn(self, coroutine: Coroutine, name: str) -> asyncio.Task:
+        """Run ``coroutine`` for the life of the server; it is cancelled at shutdown."""
+        task = asyncio.get_running_loop().create_task(self._guard(coroutine, name), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def search(self, query: str, limit: int) -> list[SearchHit]:
+        hits: list[SearchHit] = []
+        for plugin, result in await self.call_runtime("crosslink_search", query=query, limit=limit):
+            for hit in result or []:
+                if isinstance(hit, SearchHit):
+                    hits.append(hit)
+                else:
+                    log.warning("plugin '%s' returned a search hit that is not a SearchHit", plugin)
+        return hits
+
+    # --- hook calling ----------------------------------------------------------------------
+
+    def _impls(self, hook: str) -> dict[str, Any]:
+        caller = getattr(self.plugins.pm.hook, hook)
+        return {impl.plugin_name: impl for impl in caller.get_hookimpls()}
+
+    def call_build(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a build-phase hook plugin by plugin, in dependency order."""
+        impls = self._impls(hook)
+        results = []
+        for name in self.plugins.order:
+            impl = impls.get(name)
+            if impl is None:
+                continue
+            try:
+                result = impl.function(**_arguments(impl, name, kwargs))
+            except StartupError:
+                raise
+            except Exception as exc:
+                raise StartupError(f"plugin '{name}' failed in {hook}: {type(exc).__name__}: {exc}") from exc
+            results.append((name, result))
+        return results
+
+    async def call_runtime(
+        self, hook: str, *, reverse: bool = False, isolate: bool = True, **kwargs: Any
+    ) -> list[tuple[str, Any]]:
+        """Call a runtime hook plugin by plugin, awaiting each; errors logged when isolated."""
+        impls = self._impls(hook)
+        order = reversed(self.plugins.order) if reverse else self.plugins.order
+        results = []
+        for name in order:
+            impl = impls.get(name)
+            if impl is None:
+                continue
+            try:
+                result = await await_me_maybe(impl.function(**_arguments(impl, name, kwargs)))
+            except Exception as exc:
+                if not isolate:
+                    if isinstance(exc, StartupError):
+                        raise
+                    raise StartupError(f"plugin '{name}' failed in {hook}: {type(exc).__name__}: {exc}") from exc
+                log.exception("plugin '%s' failed in %s", name, hook)
+                continue
+            results.append((name, result))
+        return results
+
+    async def _notify_plugins(self, event: Event) -> None:
+        await self.call_runtime("crosslink_on_event", kernel=self, event=event)
+
+    async def _guard(self, coroutine: Awaitable, name: str) -> None:
+        try:
+            await coroutine
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background task '%s' failed", name)
+
+    # --- build and lifecycle ---------------------------------------------------------------
+
+    def collect(self) -> None:
+        """Gather config sections, events, storage specs and services from the plugins."""
+        for plugin, section in self.call_build("crosslink_config_section"):
+            if section is None:
+                continue
+            if not isinstance(section, ConfigSection):
+                raise StartupError(f"plugin '{plugin}': crosslink_config_section must return a ConfigSection")
+            raw = self.settings.plugin_settings.get(section.name, {})
+            try:
+                self._plugin_config[section.name] = section.model.model_validate(raw)
+            except ValidationError as exc:
+                detail, _ = describe_errors(exc)
+                raise StartupError(f"config section [plugins.{section.name}]: {detail}") from None
+        for plugin, event_classes in self.call_build("crosslink_register_events"):
+            for event_class in event_classes or []:
+                self.events.registry.add(plugin, event_class)
+        labels: dict[str, str] = {}
+        for plugin, spec in self.call_build("crosslink_register_models"):
+            if spec is None:
+                continue
+            if not isinstance(spec, StorageSpec):
+                raise StartupError(f"plugin '{plugin}': crosslink_register_models must return a StorageSpec")
+            if spec.app_label in labels or spec.app_label == KERNEL_APP:
+                raise StartupError(
+                    f"plugins '{labels.get(spec.app_label, 'kernel')}' and '{plugin}' both use the "
+                    f"storage app label '{spec.app_label}'"
+                )
+            labels[spec.app_label] = plugin
+            self.storage_specs.append((plugin, spec))
+        self.call_build(
+            "crosslink_register_services",
+            kernel=self,
+            registry=lambda plugin: self.services.scoped(plugin),
+        )
+
+    async def start(self) -> None:
+        specs = [spec for _, spec in self.storage_specs]
+        await self.db.start(specs)
+        try:
+            plan = [(KERNEL_APP, [CLI_SCHEMA])] + [(spec.app_label, spec.migrations) for spec in specs]
+            await apply_migrations(self.db, plan)
+            await self.call_runtime("crosslink_startup", isolate=False, kernel=self)
+        except BaseException:
+            await self._stop_tasks()
+            await self.db.stop()
+            raise
+        self.started = True
+
+    async def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        await self.call_runtime("crosslink_shutdown", reverse=True, kernel=self)
+        await self._stop_tasks()
+        await self.events.drain()
+        await self.db.stop()
+
+    async def _stop_tasks(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class CrosslinkQuart(Quart):
+    """Quart, logging a :class:`StartupError` as its message instead of a traceback."""
+
+    def log_exception(self, exception_info) -> None:
+        if isinstance(exception_info[1], StartupError):
+            self.logger.error("%s", exception_info[1])
+            return
+        super().log_exception(exception_info)
+
+
+def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = None) -> Quart:
+    """Build the application for ``settings``; raises :class:`StartupError` on bad set-ups."""
+    settings.check()
+    loaded = load_plugins(
+        settings.plugins,
+        autoload=settings.autoload,
+        strict=settings.strict_plugins,
+        extra=extra_plugins,
+    )
+    app = CrosslinkQuart("crosslink")
+    app.url_map.converters.update(CONVERTERS)
+    QuartSchema(
+        app,
+        info=Info(title="crosslink-server", version=__version__),
+        openapi_path="/openapi.json",
+        swagger_ui_path=None,
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+    )
+    install_json_provider(app)
+    install_error_handlers(app)
+    install_security(app, settings)
+
+    kernel = Kernel(settings, loaded)
+    app.extensions["crosslink"] = kernel
+    kernel.collect()
+
+    app.register_blueprint(create_api_blueprint(kernel), url_prefix=API_PREFIX)
+    app.register_blueprint(create_docs_blueprint())
+    for plugin, blueprints in kernel.call_build("crosslink_register_blueprints", kernel=kernel):
+        for blueprint in blueprints or []:
+            tag_blueprint(blueprint, [plugin])
+            try:
+                app.register_blueprint(blueprint, url_prefix=API_PREFIX + (blueprint.url_prefix or ""))
+            except ValueError as exc:
+                raise StartupError(f"plugin '{plugin}': blueprint '{blueprint.name}': {exc}") from exc
+
+    @app.websocket("/ws")
+    async def ws():
+        await serve_websocket(kernel)
+
+    @app.while_serving
+    async def lifespan():
+        await kernel.start()
+        yield
+        await kernel.stop()
+
+    return app
+
+
+def kernel_of(app: Quart) -> Kernel:
+    return app.extensions["crosslink"]
+
+
+__all__ = ["Kernel", "create_app", "kernel_of"]

@@ -1,0 +1,145 @@
+"""The ``crosslink`` command line: ``serve``, ``plugins``, and the commands plugins add.
+
+Plugin commands are collected lazily, the first time the group lists or looks up a command,
+so importing this module never loads a plugin.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import StartupError
+from .plugins import load_plugins
+from .settings import Settings
+
+log = logging.getLogger("crosslink.cli")
+
+
+def _autoload_default() -> bool:
+    return os.environ.get("CROSSLINK_DISABLE_PLUGIN_AUTOLOAD", "") not in ("1", "true", "yes")
+
+
+class PluginCommandGroup(click.Group):
+    """A click group that asks the installed plugins for their commands on first use."""
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        try:
+            loaded = load_plugins("all", autoload=_autoload_default())
+        except StartupError as exc:
+            log.warning("plugin commands are unavailable: %s", exc)
+            return
+        for impl in loaded.pm.hook.crosslink_register_commands.get_hookimpls():
+            try:
+                impl.function(cli=self)
+            except Exception as exc:  # one plugin's bad command must not break the CLI
+                log.warning("plugin '%s' failed to add its commands: %s", impl.plugin_name, exc)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._load_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=PluginCommandGroup)
+@click.version_option(package_name="crosslink-server", prog_name="crosslink-server")
+def cli() -> None:
+    """crosslink-server: the coordination server for AI coding agents."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; non-loopback needs --token.")
+@click.option("--port", default=3100, show_default=True, type=click.IntRange(0, 65535), help="TCP port (0 picks a free one).")
+@click.option("--plugins", "plugin_spec", default="all", show_default=True, envvar="CROSSLINK_PLUGINS",
+              help="Plugins to enable: all | issues,locks | all,-orchestrator.")
+@click.option("--db", "db_url", default=None, envvar="CROSSLINK_DB",
+              help="Database URL (default: sqlite of .crosslink/issues.db; or postgres://user@host/db).")
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Repository to serve (default: found by walking up from the current directory).")
+@click.option("--token", default=None, envvar="CROSSLINK_TOKEN", help="Bearer token required on /api and /ws.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Server config file with [plugins.<name>] sections (default .crosslink/server.toml).")
+@click.option("--allowed-host", multiple=True, help="Extra Host name to accept (repeatable).")
+@click.option("--allow-origin", multiple=True, help="Extra browser origin allowed to call the API (repeatable).")
+@click.option("--max-body", default=10 * 1024 * 1024, show_default=True, type=click.IntRange(1024),
+              help="Largest request body in bytes.")
+@click.option("--ws-queue-size", default=256, show_default=True, type=click.IntRange(1),
+              help="Events buffered per WebSocket client before it gets a gap message.")
+@click.option("--no-autoload", is_flag=True, help="Do not load third-party plugins from entry points.")
+@click.option("--strict-plugins", is_flag=True, help="A third-party plugin that fails to import stops the server.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(host, port, plugin_spec, db_url, repo, token, config_file, allowed_host, allow_origin,
+          max_body, ws_queue_size, no_autoload, strict_plugins, log_level) -> None:
+    """Serve the REST API and the WebSocket for this repository."""
+    from .app import create_app, kernel_of
+    from .server import run
+
+    logging.getLogger().setLevel(log_level.upper())
+    try:
+        settings = Settings.for_repo(
+            repo,
+            db_url=db_url,
+            host=host,
+            port=port,
+            plugins=plugin_spec,
+            token=token or None,
+            autoload=not no_autoload and _autoload_default(),
+            strict_plugins=strict_plugins,
+            max_body_bytes=max_body,
+            ws_queue_size=ws_queue_size,
+            allowed_hosts=tuple(allowed_host),
+            allowed_origins=tuple(allow_origin),
+            config_file=config_file,
+        )
+        app = create_app(settings)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    enabled = kernel_of(app).plugins.order
+    sys.exit(run(app, settings, enabled, log_level))
+
+
+@cli.command(name="plugins")
+@click.option("--plugins", "plugin_spec", default="all", show_default=True, envvar="CROSSLINK_PLUGINS",
+              help="Selection to show as enabled.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--no-autoload", is_flag=True, help="Ignore third-party plugins.")
+def plugins_command(plugin_spec: str, as_json: bool, no_autoload: bool) -> None:
+    """List every plugin: name, source, version, enabled, hooks it implements."""
+    try:
+        loaded = load_plugins(plugin_spec, autoload=not no_autoload and _autoload_default())
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    records = loaded.all_records()
+    if as_json:
+        click.echo(json.dumps([record.as_dict() for record in records], indent=2))
+        return
+    for record in records:
+        state = "enabled" if record.enabled else ("FAILED" if record.error else "disabled")
+        extra = " (replaces built-in)" if record.replaces_builtin and record.enabled else ""
+        click.echo(f"{record.name:<14} {state:<9} {record.version:<10} {record.source}{extra}")
+        if record.info and record.info.requires:
+            click.echo(f"{'':<14} requires: {', '.join(record.info.requires)}")
+        if record.hooks:
+            click.echo(f"{'':<14} hooks: {', '.join(record.hooks)}")
+        if record.error:
+            click.echo(f"{'':<14} error: {record.error}")
+
+
+def main() -> None:
+    cli()

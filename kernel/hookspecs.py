@@ -1,0 +1,171 @@
+"""Every hook the kernel calls, grouped by the phase in which it runs.
+
+Plugins implement these with ``@kernel.hookimpl``. Only the kernel calls hooks, always with
+keyword arguments. A plugin may implement a hook with fewer arguments than the spec names
+(pluggy's opt-in arguments), so specs can grow without breaking plugins.
+
+Build-phase hooks are synchronous and run once inside :func:`kernel.create_app`. Runtime hooks
+(``crosslink_startup``, ``crosslink_shutdown``, ``crosslink_on_event``, ``crosslink_search``)
+may be ``async def``: the kernel awaits whatever they return.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from quart import Blueprint
+
+    from .app import Kernel
+    from .events import Event
+    from .plugin_info import ConfigSection
+    from .search import SearchHit
+    from .services import ServiceProvider
+    from .storage.spec import StorageSpec
+
+PROJECT = "crosslink"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- build phase -------------------------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def crosslink_add_hookspecs(pm: pluggy.PluginManager) -> None:
+    """Add a plugin's own hookspecs to the plugin manager.
+
+    Called once for every plugin, also for plugins registered later (historic hook). A plugin
+    that defines hooks of its own calls ``pm.add_hookspecs(its_hookspec_module)`` here; other
+    plugins implement those hooks with ``@hookimpl(optionalhook=True)`` so that disabling the
+    defining plugin does not break them.
+
+    :param pm: the application's plugin manager.
+    """
+
+
+@hookspec
+def crosslink_config_section() -> ConfigSection | None:
+    """Declare this plugin's configuration section.
+
+    The kernel reads ``[plugins.<name>]`` from the server config file
+    (``.crosslink/server.toml`` or ``--config``), validates it with the given pydantic model
+    and hands the result out through ``kernel.plugin_config(name)``. An invalid section is a
+    startup error naming the field.
+
+    :return: ``ConfigSection(name, model)`` or ``None``.
+    """
+
+
+@hookspec
+def crosslink_register_models() -> StorageSpec | None:
+    """Declare this plugin's Tortoise app: model modules and versioned migrations.
+
+    Called once by ``create_app`` before the ORM starts. The kernel merges every enabled
+    plugin's spec into one Tortoise config on one connection, then applies pending migrations
+    in plugin-dependency order.
+
+    :return: ``StorageSpec(app_label, models=[...], migrations=[...])`` or ``None``.
+    """
+
+
+@hookspec
+def crosslink_register_events() -> list[type[Event]] | None:
+    """Declare the typed event classes this plugin publishes.
+
+    Each class names its wire ``type`` and its WebSocket ``channel``. A channel exists only
+    while a plugin that registers events on it is enabled. Two classes with one ``type`` are a
+    startup error.
+
+    :return: a list of :class:`kernel.Event` subclasses.
+    """
+
+
+@hookspec
+def crosslink_register_services(kernel: Kernel, registry: ServiceProvider) -> None:
+    """Offer services that other plugins may call.
+
+    Plugins never import each other's internals; they call ``kernel.services.get(name)``.
+    Provide with ``registry.provide(name, obj)``. Two plugins providing one name are a
+    startup error.
+
+    :param kernel: the application kernel.
+    :param registry: where to provide services.
+    """
+
+
+@hookspec
+def crosslink_register_blueprints(kernel: Kernel) -> list[Any] | None:
+    """Return this plugin's Quart blueprints, freshly built for this application.
+
+    The kernel mounts each blueprint under ``/api/v1``. Build blueprints inside the hook (a
+    factory), never at import time, so each application gets its own.
+
+    :param kernel: the application kernel (settings, database, events, services).
+    :return: a list of :class:`quart.Blueprint`.
+    """
+
+
+@hookspec
+def crosslink_register_commands(cli: click.Group) -> None:
+    """Add click commands to the ``crosslink`` command line.
+
+    Called lazily when the command line is built, for the plugins that are enabled by
+    default (built-ins and installed entry points).
+
+    :param cli: the top-level click group; call ``cli.add_command(...)``.
+    """
+
+
+# --- runtime phase -----------------------------------------------------------------------------
+
+
+@hookspec
+def crosslink_startup(kernel: Kernel) -> Any:
+    """Run once after the database is ready and before the first request is served.
+
+    Called plugin by plugin in dependency order (a plugin after the plugins it requires).
+    Start long-lived work with ``kernel.spawn(coro)``; it is cancelled at shutdown. Raise
+    :class:`kernel.StartupError` to refuse to start. May be async.
+
+    :param kernel: the application kernel.
+    """
+
+
+@hookspec
+def crosslink_shutdown(kernel: Kernel) -> Any:
+    """Run once when the server stops, in reverse dependency order. May be async.
+
+    :param kernel: the application kernel.
+    """
+
+
+@hookspec
+def crosslink_on_event(kernel: Kernel, event: Event) -> Any:
+    """Observe every published event, after the transaction that produced it committed.
+
+    Each implementation runs isolated: an exception is logged and the others still run.
+    Implementations must be quick and idempotent; long work belongs in ``kernel.spawn``.
+    May be async.
+
+    :param kernel: the application kernel.
+    :param event: the event instance.
+    """
+
+
+@hookspec
+def crosslink_search(kernel: Kernel, query: str, limit: int) -> list[SearchHit] | None:
+    """Contribute matches to the unified search ``GET /api/v1/search?q=``.
+
+    Return at most ``limit`` hits, each with a ``score`` in 0..1 (1 is an exact, complete
+    match). The kernel merges every plugin's hits into one list ranked by score. May be async.
+
+    :param kernel: the application kernel.
+    :param query: the user's query, stripped, never empty.
+    :param limit: the largest number of hits worth returning.
+    :return: a list of :class:`kernel.SearchHit` or ``None``.
+    """

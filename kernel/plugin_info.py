@@ -1,0 +1,30 @@
+"""What a plugin declares about itself: its name, what it requires, its config section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """Metadata a plugin module exposes as its ``PLUGIN`` attribute.
+
+    :ivar name: the plugin's canonical name (``--plugins`` uses it).
+    :ivar requires: names of plugins that must be enabled for this one to work.
+    :ivar description: one line for ``crosslink plugins``.
+    """
+
+    name: str
+    requires: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ConfigSection:
+    """A plugin's section of the server config file, validated by ``model``."""
+
+    name: str
+    model: type[BaseModel]
+    description: str = field(default="")

@@ -1,0 +1,265 @@
+"""Building the plugin manager: selection, entry points, replacement, requirements, order.
+
+Discovery order:
+
+1. The selection (``--plugins``) is parsed before anything is imported: ``all`` (the default),
+   a list such as ``issues,locks``, and exclusions such as ``all,-orchestrator``.
+2. Third-party plugins come from the entry-point group ``crosslink.plugins`` (unless autoload
+   is off). An entry point that fails to import is reported by name and skipped; with
+   ``strict`` it stops the server. An entry point with a built-in's name replaces it.
+3. The selected built-ins (``kernel.builtin_plugins``) that were not replaced are imported.
+4. ``check_pending()`` rejects implementations of hooks that do not exist (typos).
+5. Each plugin's ``requires`` must be enabled; the plugins are put in dependency order.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .builtin_plugins import BUILTIN_PLUGINS
+from .errors import PluginLoadError, StartupError
+from .plugin_info import PluginInfo
+from .version import __version__
+
+log = logging.getLogger("crosslink.plugins")
+
+ENTRY_POINT_GROUP = "crosslink.plugins"
+
+
+@dataclass
+class PluginRecord:
+    """One plugin known to this server, enabled or not (``crosslink plugins`` prints these)."""
+
+    name: str
+    source: str
+    version: str
+    enabled: bool = False
+    replaces_builtin: bool = False
+    error: str | None = None
+    info: PluginInfo | None = None
+    hooks: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "version": self.version,
+            "enabled": self.enabled,
+            "replaces_builtin": self.replaces_builtin,
+            "requires": list(self.info.requires) if self.info else [],
+            "description": self.info.description if self.info else "",
+            "hooks": self.hooks,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The parsed ``--plugins`` value."""
+
+    everything: bool
+    include: frozenset[str]
+    exclude: frozenset[str]
+
+    def wants(self, name: str) -> bool:
+        if name in self.exclude:
+            return False
+        return self.everything or name in self.include
+
+
+def parse_selection(spec: str | None) -> Selection:
+    tokens = [token.strip() for token in (spec or "all").split(",") if token.strip()]
+    everything, include, exclude = False, set(), set()
+    for token in tokens:
+        if token == "all":
+            everything = True
+        elif token.startswith("-"):
+            exclude.add(token[1:].strip())
+        else:
+            include.add(token)
+    if not include and not everything:  # only exclusions: start from everything
+        everything = True
+    if "" in exclude:
+        raise StartupError("--plugins: '-' must be followed by a plugin name")
+    both = include & exclude
+    if both:
+        raise StartupError(f"--plugins names {', '.join(sorted(both))} both to enable and to disable")
+    return Selection(everything, frozenset(include), frozenset(exclude))
+
+
+@dataclass
+class LoadedPlugins:
+    """The result of :func:`load_plugins`: the manager, the enabled order, every record."""
+
+    pm: pluggy.PluginManager
+    order: list[str]
+    records: dict[str, PluginRecord]
+    failures: list[PluginRecord] = field(default_factory=list)
+
+    def all_records(self) -> list[PluginRecord]:
+        """Every record, plus third-party plugins that failed and were replaced by a built-in."""
+        failed = [f for f in self.failures if f is not self.records.get(f.name)]
+        return sorted([*self.records.values(), *failed], key=lambda r: (r.name, r.source))
+
+    def info(self, name: str) -> PluginInfo:
+        record = self.records[name]
+        return record.info or PluginInfo(name=name)
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.hook.crosslink_add_hookspecs.call_historic(kwargs={"pm": pm})
+    return pm
+
+
+def _plugin_info(name: str, plugin: Any) -> PluginInfo:
+    info = getattr(plugin, "PLUGIN", None)
+    if info is None:
+        return PluginInfo(name=name)
+    if not isinstance(info, PluginInfo):
+        raise PluginLoadError(f"plugin '{name}': PLUGIN must be a kernel.PluginInfo")
+    if info.name != name:
+        raise PluginLoadError(
+            f"plugin registered as '{name}' declares PLUGIN.name = '{info.name}'; they must match"
+        )
+    return info
+
+
+def _discover_entry_points() -> list[EntryPoint]:
+    seen: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        seen.setdefault(ep.name, ep)  # the first on sys.path wins, as imports do
+    return sorted(seen.values(), key=lambda ep: ep.name)
+
+
+def _dist_label(ep: EntryPoint) -> tuple[str, str]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "entry point", "unknown"
+    return dist.metadata["Name"] or dist.name, dist.version or "unknown"
+
+
+def load_plugins(
+    selection: str | None = "all",
+    *,
+    autoload: bool = True,
+    strict: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> LoadedPlugins:
+    """Build a fresh plugin manager with the selected plugins registered and ordered.
+
+    :param extra: plugins given as objects (name -> module or object), registered like
+        third-party plugins; tests and embedders use it.
+    """
+    chosen = parse_selection(selection)
+    pm = new_plugin_manager()
+    records: dict[str, PluginRecord] = {}
+    failures: list[PluginRecord] = []
+    objects: dict[str, Any] = {}
+
+    candidates: list[tuple[str, Any]] = list((extra or {}).items())
+    if autoload:
+        candidates += [(ep.name, ep) for ep in _discover_entry_points()]
+
+    for name, candidate in candidates:
+        if name in records:
+            continue
+        if isinstance(candidate, EntryPoint):
+            dist, version = _dist_label(candidate)
+            record = PluginRecord(name, f"{dist} (entry point {candidate.value})", version)
+        else:
+            record = PluginRecord(name, "given", "-")
+        record.replaces_builtin = name in BUILTIN_PLUGINS
+        records[name] = record
+        if not chosen.wants(name):
+            continue
+        try:
+            objects[name] = candidate.load() if isinstance(candidate, EntryPoint) else candidate
+        except Exception as exc:  # a broken third-party plugin must not take the server down
+            record.error = f"{type(exc).__name__}: {exc}"
+            message = f"plugin '{name}' from {record.source} failed to import: {record.error}"
+            if strict:
+                raise PluginLoadError(message + " (strict mode)") from exc
+            log.error("%s; it is skipped", message)
+            failures.append(record)
+
+    for name, module_path in BUILTIN_PLUGINS.items():
+        if name in objects:  # replaced by a third-party plugin that loaded
+            continue
+        if name in records and records[name].error is not None:
+            log.warning("plugin '%s': using the built-in one instead", name)
+        if name not in records or records[name].error is not None or not chosen.wants(name):
+            records[name] = PluginRecord(name, "built-in", __version__)
+        if not chosen.wants(name):
+            continue
+        try:
+            objects[name] = importlib.import_module(module_path)
+        except Exception as exc:
+            raise PluginLoadError(f"built-in plugin '{name}' ({module_path}) failed to import: {exc}") from exc
+
+    known = set(records) | {f.name for f in failures}
+    unknown = (chosen.include | chosen.exclude) - known
+    if unknown:
+        raise StartupError(
+            f"--plugins names unknown plugin(s): {', '.join(sorted(unknown))}; "
+            f"available: {', '.join(sorted(known)) or 'none'}"
+        )
+
+    for name, plugin in objects.items():
+        record = records[name]
+        record.info = _plugin_info(name, plugin)
+        try:
+            pm.register(plugin, name=name)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            raise PluginLoadError(f"plugin '{name}' cannot be registered: {exc}") from exc
+        record.enabled = True
+
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginLoadError(f"plugin '{exc.plugin_name}' implements an unknown hook: {exc}") from exc
+
+    for name in objects:
+        records[name].hooks = sorted(
+            caller.name for caller in pm.get_hookcallers(pm.get_plugin(name)) or []
+        )
+    order = dependency_order({name: records[name].info for name in objects}, selection or "all")
+    return LoadedPlugins(pm=pm, order=order, records=records, failures=failures)
+
+
+def dependency_order(infos: dict[str, PluginInfo], selection: str) -> list[str]:
+    """Enabled plugin names, each after the plugins it requires (ties by name)."""
+    for name, info in infos.items():
+        missing = [required for required in info.requires if required not in infos]
+        if missing:
+            wanted = ",".join(sorted({*infos, *missing}))
+            raise StartupError(
+                f"plugin '{name}' requires {', '.join(repr(m) for m in missing)}, which "
+                f"{'is' if len(missing) == 1 else 'are'} not enabled (--plugins {selection}). "
+                f"Enable it with --plugins {wanted}, or disable '{name}' with --plugins {selection},-{name}"
+            )
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise StartupError(f"plugins require each other in a cycle: {' -> '.join([*path, name])}")
+        state[name] = "visiting"
+        for required in sorted(infos[name].requires):
+            visit(required, [*path, name])
+        state[name] = "done"
+        order.append(name)
+
+    for name in sorted(infos):
+        visit(name, [])
+    return order

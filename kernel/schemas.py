@@ -1,0 +1,41 @@
+"""Response and request shapes of the kernel's own routes (they appear in /openapi.json)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from .search import SearchHit
+
+
+class ApiErrorOut(BaseModel):
+    """Every error response: a short category and what exactly went wrong."""
+
+    error: str
+    detail: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+
+
+class PluginOut(BaseModel):
+    name: str
+    source: str
+    version: str
+    enabled: bool
+    replaces_builtin: bool
+    requires: list[str]
+    description: str
+    hooks: list[str]
+    error: str | None
+
+
+class SearchQuery(BaseModel):
+    q: str | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class SearchOut(BaseModel):
+    items: list[SearchHit]
+    total: int

@@ -1,0 +1,77 @@
+"""Running the application under uvicorn (uvloop + httptools), and announcing where it listens.
+
+uvicorn was chosen by measurement: with Quart in front, uvicorn and granian serve within a few
+percent of each other and about twice as fast as hypercorn (see README and BENCHMARKS.md);
+uvicorn is the one that runs in-process with a plain ``Server.serve()`` and clean Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from quart import Quart
+
+from .settings import Settings
+
+STARTUP_FAILED = 3
+
+
+def _format_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+class AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that prints the real URL (also for ``--port 0``) once it listens."""
+
+    def __init__(self, config: uvicorn.Config, plugins: list[str], token: bool) -> None:
+        super().__init__(config)
+        self._plugins = plugins
+        self._token = token
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if not self.started or not self.servers:
+            return
+        port = self.servers[0].sockets[0].getsockname()[1]
+        base = f"http://{_format_host(self.config.host)}:{port}"
+        lines = [
+            f"crosslink serve: listening on {base}",
+            f"  API:       {base}/api/v1/health",
+            f"  WebSocket: ws://{_format_host(self.config.host)}:{port}/ws",
+            f"  API docs:  {base}/docs",
+            f"  Plugins:   {', '.join(self._plugins) or 'none'}",
+        ]
+        if self._token:
+            lines.append("  Auth:      Authorization: Bearer <your --token> on /api and /ws")
+        lines.append("Press Ctrl-C to stop.")
+        print("\n".join(lines), flush=True)
+
+
+def run(app: Quart, settings: Settings, plugins: list[str], log_level: str = "info") -> int:
+    """Serve until Ctrl-C or SIGTERM; returns the process exit code."""
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        ws_max_size=1024 * 1024,
+        timeout_graceful_shutdown=10,
+    )
+    server = AnnouncingServer(config, plugins, token=bool(settings.token))
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+        pass
+    if not server.started:
+        print("crosslink serve: the server did not start (see the error above)", file=sys.stderr)
+        return STARTUP_FAILED
+    print("crosslink serve: stopped", flush=True)
+    return 0

@@ -1,0 +1,132 @@
+"""Server settings, and finding the repository whose ``.crosslink/`` the server serves."""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import StartupError
+from .timeutil import Clock
+
+CROSSLINK_DIR = ".crosslink"
+DB_FILE = "issues.db"
+SERVER_CONFIG_FILE = "server.toml"
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def find_repo_root(start: Path) -> Path:
+    """The directory that holds (or should hold) ``.crosslink/``.
+
+    Walks up from ``start`` to the first directory with ``.crosslink/``. Failing that, the
+    root of the git repository around ``start`` (the main working tree when ``start`` is in a
+    linked worktree). Failing that, ``start`` itself.
+    """
+    start = start.resolve()
+    if not start.is_dir():
+        raise StartupError(f"--repo {start} is not a directory")
+    for directory in (start, *start.parents):
+        if (directory / CROSSLINK_DIR).is_dir():
+            return directory
+    main_root = _main_git_root(start)
+    return main_root or start
+
+
+def _main_git_root(start: Path) -> Path | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            cwd=start,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None
+    common = Path(result.stdout.strip())
+    return common.parent if common.name == ".git" else None
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class Settings:
+    """Everything one server instance is configured with."""
+
+    repo_root: Path
+    db_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 3100
+    plugins: str = "all"
+    token: str | None = None
+    autoload: bool = True
+    strict_plugins: bool = False
+    max_body_bytes: int = 10 * 1024 * 1024
+    ws_queue_size: int = 256
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    config_file: Path | None = None
+    clock: Clock = field(default_factory=Clock)
+    plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def for_repo(cls, start: Path | str | None = None, **overrides: Any) -> Settings:
+        """Settings for the repository around ``start`` (default: the current directory)."""
+        root = find_repo_root(Path(start) if start else Path.cwd())
+        settings = cls(repo_root=root, **overrides)
+        settings.plugin_settings = settings._read_config_file()
+        return settings
+
+    @property
+    def crosslink_dir(self) -> Path:
+        return self.repo_root / CROSSLINK_DIR
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite://{(self.crosslink_dir / DB_FILE).resolve()}"
+
+    @property
+    def binds_loopback(self) -> bool:
+        return is_loopback(self.host)
+
+    def check(self) -> None:
+        """Refuse settings that would be unsafe or cannot work."""
+        if not self.binds_loopback and not self.token:
+            raise StartupError(
+                f"binding to {self.host} exposes the server beyond this machine, so it needs a "
+                "bearer token: pass --token <secret> or set CROSSLINK_TOKEN"
+            )
+        if self.token is not None and len(self.token) < 16:
+            raise StartupError("the bearer token must be at least 16 characters long")
+        if not 0 <= self.port <= 65535:
+            raise StartupError(f"--port {self.port} is not a TCP port")
+
+    def _read_config_file(self) -> dict[str, dict[str, Any]]:
+        path = self.config_file or self.crosslink_dir / SERVER_CONFIG_FILE
+        if not path.exists():
+            if self.config_file is not None:
+                raise StartupError(f"config file {path} does not exist")
+            return {}
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise StartupError(f"cannot read config file {path}: {exc}") from exc
+        plugins = data.get("plugins", {})
+        if not isinstance(plugins, dict) or not all(isinstance(v, dict) for v in plugins.values()):
+            raise StartupError(f"{path}: [plugins.<name>] sections must be tables")
+        return plugins

@@ -1,0 +1,173 @@
+"""One database for the whole server: Tortoise on one connection, plus a raw SQL helper.
+
+SQL passed to the helper uses ``?`` placeholders on every dialect; for PostgreSQL they are
+rewritten to ``$1, $2, ...``. Writes that must be atomic go inside :meth:`Database.transaction`,
+which on SQLite takes the write lock up front (``BEGIN IMMEDIATE``) and which defers the events
+published inside it until it commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.connection import connections
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from ..errors import StartupError
+from .spec import StorageSpec
+
+if TYPE_CHECKING:
+    from ..events import EventBus
+
+CONNECTION = "default"
+KERNEL_APP = "crosslink"
+KERNEL_MODELS = "kernel.storage.models"
+
+#: Pragmas every SQLite connection of the server runs with.
+SQLITE_PRAGMAS = {
+    "journal_mode": "WAL",
+    "foreign_keys": "ON",
+    "busy_timeout": "30000",
+    "synchronous": "NORMAL",
+}
+
+_PLACEHOLDER = re.compile(r"\?")
+
+__all__ = ["Database", "IntegrityError", "dialect_of", "sqlite_url"]
+
+
+def dialect_of(url: str) -> str:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgres", "postgresql", "asyncpg"):
+        return "postgres"
+    raise StartupError(
+        f"unsupported database URL scheme '{scheme}://'; use sqlite:///path/to/issues.db "
+        "or postgres://user@host:5432/dbname"
+    )
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite://{path.resolve()}"
+
+
+@lru_cache(maxsize=2048)
+def _to_postgres(sql: str) -> str:
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+def tortoise_config(url: str, specs: Sequence[StorageSpec]) -> dict[str, Any]:
+    """Merge the enabled plugins' storage specs into one Tortoise config, one connection."""
+    if dialect_of(url) == "sqlite":
+        path = urlsplit(url).path
+        if not path or path == "/":
+            raise StartupError("the SQLite URL names no file: use sqlite:///abs/path/issues.db")
+        connection = {
+            "engine": "kernel.storage.sqlite_backend",
+            "credentials": {"file_path": path, **SQLITE_PRAGMAS},
+        }
+    else:
+        connection = expand_db_url(url)
+    apps = {KERNEL_APP: {"models": [KERNEL_MODELS], "default_connection": CONNECTION}}
+    for spec in specs:
+        if spec.models:
+            apps[spec.app_label] = {"models": list(spec.models), "default_connection": CONNECTION}
+    return {"connections": {CONNECTION: connection}, "apps": apps}
+
+
+class Database:
+    """The server's database: dialect, lifecycle, raw SQL and transactions."""
+
+    def __init__(self, url: str, events: EventBus | None = None) -> None:
+        self.url = url
+        self.dialect = dialect_of(url)
+        self._events = events
+        self._started = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def sqlite_path(self) -> Path | None:
+        return Path(urlsplit(self.url).path) if self.is_sqlite else None
+
+    async def start(self, specs: Sequence[StorageSpec]) -> None:
+        """Initialise Tortoise for the enabled plugins' models (global for request tasks)."""
+        if self.is_sqlite:
+            self.sqlite_path().parent.mkdir(parents=True, exist_ok=True)
+        # Tortoise caches each model's SQL per (connection name, table), not per dialect; a
+        # process that serves SQLite and then PostgreSQL (tests, embedders) must start afresh.
+        EXECUTOR_CACHE.clear()
+        await Tortoise.init(config=tortoise_config(self.url, specs), _enable_global_fallback=True)
+        self._started = True
+        try:
+            await self.fetch_value("SELECT 1")
+        except Exception as exc:
+            await self.stop()
+            raise StartupError(f"cannot open the database {self.safe_url()}: {exc}") from exc
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            await Tortoise.close_connections()
+
+    def safe_url(self) -> str:
+        """The URL with any password masked, for messages."""
+        parts = urlsplit(self.url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return parts._replace(netloc=netloc).geturl()
+        return self.url
+
+    # --- raw SQL ---------------------------------------------------------------------------
+
+    def _sql(self, sql: str) -> str:
+        return _to_postgres(sql) if self.dialect == "postgres" else sql
+
+    @staticmethod
+    def _client():
+        return connections.get(CONNECTION)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return await self._client().execute_query_dict(self._sql(sql), list(params))
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+        changed, _ = await self._client().execute_query(self._sql(sql), list(params))
+        return changed
+
+    async def insert(self, sql: str, params: Sequence[Any] = (), returning: str = "id") -> Any:
+        """Run an ``INSERT`` and return the new row's ``returning`` column."""
+        row = await self.fetch_one(f"{sql} RETURNING {returning}", params)
+        return None if row is None else row[returning]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        """A write transaction; events published inside it go out only after it commits."""
+        if self._events is None:
+            async with in_transaction(CONNECTION) as connection:
+                yield connection
+            return
+        async with self._events.deferred():
+            async with in_transaction(CONNECTION) as connection:
+                yield connection

@@ -1,0 +1,127 @@
+"""Helpers for tests: git, waiting on WebSocket messages, live servers in subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from quart import Quart
+
+CROSSLINK = str(Path(sys.executable).parent / "crosslink")
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+@dataclass
+class TestServer:
+    """An application running in-process with its lifespan, and a test client."""
+
+    __test__ = False  # not a test class
+
+    app: Quart
+    client: Any
+    kernel: Any
+
+
+async def receive_json(ws, timeout: float = 3.0) -> dict:
+    """The next JSON message from a Quart test WebSocket, failing after ``timeout`` seconds."""
+    return json.loads(await asyncio.wait_for(ws.receive(), timeout))
+
+
+async def receive_until(ws, message_type: str, timeout: float = 3.0) -> dict:
+    """Skip messages until one of ``message_type`` arrives."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        message = await receive_json(ws, max(remaining, 0.01))
+        if message["type"] == message_type:
+            return message
+
+
+async def open_ws(client, path: str = "/ws", channels: list[str] | None = None):
+    """Open a test WebSocket, read the hello, optionally subscribe and wait for the ack."""
+    ws = client.websocket(path)
+    connection = await ws.__aenter__()
+    hello = await receive_json(connection)
+    assert hello["type"] == "hello"
+    if channels is not None:
+        await connection.send(json.dumps({"type": "subscribe", "channels": channels}))
+        ack = await receive_json(connection)
+        assert ack["type"] == "subscribed", ack
+    return ws, connection
+
+
+@dataclass
+class LiveServer:
+    """``crosslink serve`` running as a subprocess; its output is collected."""
+
+    process: subprocess.Popen
+    url: str
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/ws"
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def text(self) -> str:
+        return "".join(self.output)
+
+
+def start_live_server(repo: Path, args: list[str], env: dict[str, str] | None = None,
+                      timeout: float = 30) -> LiveServer:
+    full_env = {**os.environ, **(env or {})}
+    process = subprocess.Popen(
+        [CROSSLINK, "serve", "--port", "0", "--repo", str(repo), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=full_env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    output: list[str] = []
+    found: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        for line in process.stdout:
+            output.append(line)
+            match = _LISTENING.search(line)
+            if match and not found:
+                found.append(match.group(1))
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.05):
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("crosslink serve did not start in time:\n" + "".join(output))
+    if not found:
+        process.wait(5)
+        raise RuntimeError(f"crosslink serve exited ({process.returncode}):\n" + "".join(output))
+    return LiveServer(process=process, url=found[0], output=output)
