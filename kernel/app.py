@@ -111,7 +111,7 @@ class Kernel:
 
     async def search(self, query: str, limit: int) -> list[SearchHit]:
         hits: list[SearchHit] = []
-        for plugin, result in await self.call_runtime("crosslink_search", query=query, limit=limit):
+        for plugin, result in await self.call_runtime("crosslink_search", kernel=self, query=query, limit=limit):
             for hit in result or []:
                 if isinstance(hit, SearchHit):
                     hits.append(hit)

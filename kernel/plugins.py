@@ -225,7 +225,8 @@ def load_plugins(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginLoadError(f"plugin '{exc.plugin_name}' implements an unknown hook: {exc}") from exc
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginLoadError(f"plugin '{name}' implements an unknown hook: {exc}") from exc
 
     for name in objects:
         records[name].hooks = sorted(

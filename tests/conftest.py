@@ -117,3 +117,36 @@ def live_server_factory(repo: Path, database_url: str | None):
     yield start
     for live in started:
         live.stop()
+
+
+@pytest.fixture(scope="session")
+def testdist_path(tmp_path_factory) -> Path:
+    """The test distribution (crosslink-testplugins) installed with pip into its own directory.
+
+    Its entry points (``broken``, ``burst``, ``issues``) are real: put the directory on
+    ``sys.path`` (in-process) or ``PYTHONPATH`` (subprocesses) to make them visible.
+    """
+    import subprocess
+    import sys
+
+    target = tmp_path_factory.mktemp("testdist")
+    source = Path(__file__).parent / "fixtures" / "testdist"
+    build = tmp_path_factory.mktemp("testdist-build")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--target", str(target), str(source)],
+        check=True,
+        cwd=build,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    return target
+
+
+@pytest.fixture
+def with_testdist(testdist_path: Path, monkeypatch) -> Path:
+    """Make the test distribution's entry points visible to this process."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(testdist_path))
+    importlib.invalidate_caches()
+    return testdist_path
