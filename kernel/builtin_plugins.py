@@ -6,4 +6,5 @@ names a plugin.
 """
 
 BUILTIN_PLUGINS: dict[str, str] = {
+    "agents": "plugins.agents.hooks",
 }
