@@ -6,5 +6,6 @@ names a plugin.
 """
 
 BUILTIN_PLUGINS: dict[str, str] = {
+    "issues": "plugins.issues.hooks",
     "agents": "plugins.agents.hooks",
 }

@@ -1,0 +1,54 @@
+"""The issues plugin's hook implementations (and nothing else)."""
+
+from __future__ import annotations
+
+from kernel import PluginInfo, StorageSpec, hookimpl
+
+PLUGIN = PluginInfo(
+    name="issues",
+    description="Issues, comments, labels, dependencies and milestones on the crosslink CLI's tables",
+)
+
+
+@hookimpl
+def crosslink_register_models():
+    """The Tortoise models over the CLI's tables, and this plugin's migrations."""
+    from .migrations import MIGRATIONS
+
+    return StorageSpec("issues", models=["plugins.issues.models"], migrations=MIGRATIONS)
+
+
+@hookimpl
+def crosslink_register_events():
+    """``issue_updated`` on the ``issues`` channel."""
+    from .events import IssueUpdated
+
+    return [IssueUpdated]
+
+
+@hookimpl
+def crosslink_register_services(kernel, registry):
+    """Provide the ``issues`` service (see :mod:`plugins.issues.contract`)."""
+    from .service import IssuesService
+
+    registry.provide("issues", IssuesService(kernel))
+
+
+@hookimpl
+def crosslink_register_blueprints(kernel):
+    """The issues and milestones routes."""
+    from .routes import create_blueprint
+
+    return [create_blueprint(kernel)]
+
+
+@hookimpl
+async def crosslink_startup(kernel):
+    """Check the search index (repair lost triggers, drain what the CLI queued meanwhile)."""
+    await kernel.services.require("issues").search.prepare()
+
+
+@hookimpl
+async def crosslink_search(kernel, query, limit):
+    """Issue and comment hits for ``GET /api/v1/search``."""
+    return await kernel.services.require("issues").search.hits(query, limit)

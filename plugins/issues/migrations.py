@@ -1,0 +1,34 @@
+"""This plugin's migrations: extra indexes and the search index (never a change to a CLI table).
+
+Everything added is the server's own and prefixed ``server_``; the crosslink CLI ignores it. On
+SQLite the search index needs FTS5; without it the migration installs nothing and searches scan.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernel import Migration
+
+from .search import PostgresSearch, SqliteSearch
+
+if TYPE_CHECKING:
+    from kernel.storage.database import Database
+
+LABEL_INDEX = "CREATE INDEX IF NOT EXISTS server_idx_labels_label ON labels (label)"
+#: SQLite's idx_issues_status already ends in the rowid; PostgreSQL needs the id spelled out.
+STATUS_ID_INDEX = "CREATE INDEX IF NOT EXISTS server_idx_issues_status_id ON issues (status, id)"
+
+
+async def _sqlite_search(db: Database) -> None:
+    await SqliteSearch(db).install()
+
+
+async def _postgres_search(db: Database) -> None:
+    await PostgresSearch(db).install()
+
+
+MIGRATIONS = [
+    Migration("0001_indexes", sqlite=[LABEL_INDEX], postgres=[LABEL_INDEX, STATUS_ID_INDEX]),
+    Migration("0002_search_index", sqlite=_sqlite_search, postgres=_postgres_search),
+]

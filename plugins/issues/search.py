@@ -1,0 +1,435 @@
+"""Issue search: case-insensitive (all of Unicode) substring search over titles, descriptions
+and comments, for ``GET /issues?search=`` and the unified ``GET /search``.
+
+SQLite: an FTS5 table with the ``trigram`` tokenizer (it folds Unicode case), one row per issue
+(``rowid`` = issue id; columns title, description and the issue's comments joined by U+001E).
+The crosslink CLI writes the same tables and its SQLite may lack FTS5, so the index is never
+touched by a trigger: plain-SQL triggers only queue the touched issue id in
+``server_search_dirty``, and the queue is drained into the index before a search is answered.
+If the triggers disappear (the CLI rebuilt a table), they are recreated and the index rebuilt.
+A query shorter than three characters cannot use trigrams; it is answered by a scan that
+compares Python's ``str.lower()`` of both sides (a function registered on the connection).
+
+PostgreSQL: ``ILIKE`` with LIKE wildcards escaped, served by ``pg_trgm`` GIN indexes when the
+extension can be installed (otherwise the same query scans and a warning is logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from tortoise.connection import connections
+
+from kernel import SearchHit
+
+if TYPE_CHECKING:
+    from kernel.storage.database import Database
+
+log = logging.getLogger("crosslink.issues.search")
+
+FTS_TABLE = "server_issue_search"
+QUEUE_TABLE = "server_search_dirty"
+FOLD_FUNCTION = "server_fold"
+#: Joins an issue's comments in the index; a query containing it is answered by a scan.
+COMMENT_SEPARATOR = "\x1e"
+TRIGRAM = 3
+SNIPPET_CHARS = 200
+#: Draining more queued issues than this rebuilds the whole index instead.
+REBUILD_THRESHOLD = 20_000
+CHUNK = 500
+
+QUEUE_DDL = f"CREATE TABLE IF NOT EXISTS {QUEUE_TABLE} (id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL)"
+FTS_DDL = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} "
+    "USING fts5(title, description, comments, tokenize = 'trigram')"
+)
+
+_Q = QUEUE_TABLE
+TRIGGERS = {
+    "server_search_issue_insert": (
+        f"CREATE TRIGGER IF NOT EXISTS server_search_issue_insert AFTER INSERT ON issues "
+        f"BEGIN INSERT INTO {_Q} (issue_id) VALUES (new.id); END"
+    ),
+    "server_search_issue_update": (
+        f"CREATE TRIGGER IF NOT EXISTS server_search_issue_update AFTER UPDATE ON issues "
+        "WHEN old.id IS NOT new.id OR old.title IS NOT new.title OR old.description IS NOT new.description "
+        f"BEGIN INSERT INTO {_Q} (issue_id) VALUES (old.id); "
+        f"INSERT INTO {_Q} (issue_id) SELECT new.id WHERE new.id IS NOT old.id; END"
+    ),
+    "server_search_issue_delete": (
+        f"CREATE TRIGGER IF NOT EXISTS server_search_issue_delete AFTER DELETE ON issues "
+        f"BEGIN INSERT INTO {_Q} (issue_id) VALUES (old.id); END"
+    ),
+    "server_search_comment_insert": (
+        f"CREATE TRIGGER IF NOT EXISTS server_search_comment_insert AFTER INSERT ON comments "
+        f"BEGIN INSERT INTO {_Q} (issue_id) VALUES (new.issue_id); END"
+    ),
+    "server_search_comment_update": (
+        f"CREATE TRIGGER IF NOT EXISTS server_search_comment_update AFTER UPDATE ON comments "
+        "WHEN old.issue_id IS NOT new.issue_id OR old.content IS NOT new.content "
+        f"BEGIN INSERT INTO {_Q} (issue_id) VALUES (old.issue_id); "
+        f"INSERT INTO {_Q} (issue_id) SELECT new.issue_id WHERE new.issue_id IS NOT old.issue_id; END"
+    ),
+    "server_search_comment_delete": (
+        f"CREATE TRIGGER IF NOT EXISTS server_search_comment_delete AFTER DELETE ON comments "
+        f"BEGIN INSERT INTO {_Q} (issue_id) VALUES (old.issue_id); END"
+    ),
+}
+
+_FILL = (
+    f"INSERT INTO {FTS_TABLE} (rowid, title, description, comments) "
+    "SELECT i.id, i.title, i.description, "
+    f"(SELECT group_concat(c.content, char(30)) FROM comments c WHERE c.issue_id = i.id) "
+    "FROM issues i"
+)
+
+PG_TRGM_INDEXES = {
+    "server_issues_title_trgm": "CREATE INDEX IF NOT EXISTS server_issues_title_trgm ON issues USING gin (title gin_trgm_ops)",
+    "server_issues_description_trgm": (
+        "CREATE INDEX IF NOT EXISTS server_issues_description_trgm ON issues USING gin (description gin_trgm_ops)"
+    ),
+    "server_comments_content_trgm": (
+        "CREATE INDEX IF NOT EXISTS server_comments_content_trgm ON comments USING gin (content gin_trgm_ops)"
+    ),
+}
+
+
+# --- text helpers ------------------------------------------------------------------------------
+
+
+def fold(text: str | None) -> str | None:
+    """The case folding of the scan path: Python's ``str.lower()``."""
+    return None if text is None else text.lower()
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards and the escape character itself (``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def fts_phrase(text: str, column: str | None = None) -> str:
+    """An FTS5 query matching ``text`` as one phrase (a substring, with trigrams)."""
+    phrase = '"' + text.replace('"', '""') + '"'
+    return f"{column} : {phrase}" if column else phrase
+
+
+def snippet(text: str | None, query: str) -> str:
+    """About 200 characters of ``text`` around the first match of ``query``."""
+    if not text:
+        return ""
+    lowered, needle = text.lower(), query.lower()
+    at = lowered.find(needle) if len(lowered) == len(text) else -1
+    if at < 0 or len(text) <= SNIPPET_CHARS:
+        return text[:SNIPPET_CHARS]
+    start = max(0, min(at - 60, len(text) - SNIPPET_CHARS))
+    piece = text[start : start + SNIPPET_CHARS]
+    return ("…" if start else "") + piece + ("…" if start + SNIPPET_CHARS < len(text) else "")
+
+
+def contains(text: str | None, query: str) -> bool:
+    """Whether ``text`` contains ``query``, ignoring case (full Unicode case folding)."""
+    return bool(text) and query.casefold() in text.casefold()
+
+
+def _ratio(query: str, text: str | None) -> float:
+    return min(1.0, len(query) / max(1, len(text or "")))
+
+
+# --- the two engines ---------------------------------------------------------------------------
+
+
+class SearchEngine:
+    """What the service needs from a search backend."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def prepare(self) -> None:
+        """Bring the index up to date before a search."""
+
+    async def install(self) -> None:
+        """Create the index (migrations and repairs call it)."""
+
+    async def condition(self, text: str) -> tuple[str, list[Any]]:
+        """An SQL condition on alias ``i`` (issues) selecting the issues that match ``text``."""
+        raise NotImplementedError
+
+    # building blocks for unified search; each returns an SQL condition and its parameters
+    async def column_condition(self, column: str, text: str) -> tuple[str, list[Any]]:
+        raise NotImplementedError
+
+    async def comment_rows(self, text: str, limit: int) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def hits(self, text: str, limit: int) -> list[SearchHit]:
+        """Issue hits (title or description matched) and comment hits, each scored in 0..1."""
+        await self.prepare()
+        hits: list[SearchHit] = []
+        seen: set[int] = set()
+        title_sql, title_params = await self.column_condition("title", text)
+        rows = await self.db.fetch_all(
+            f"SELECT i.id, i.title, i.description FROM issues i WHERE {title_sql} ORDER BY i.id DESC LIMIT ?",
+            [*title_params, limit],
+        )
+        for row in rows:
+            seen.add(row["id"])
+            hits.append(self._issue_hit(row, text, 0.7 + 0.3 * _ratio(text, row["title"])))
+        desc_sql, desc_params = await self.column_condition("description", text)
+        rows = await self.db.fetch_all(
+            f"SELECT i.id, i.title, i.description FROM issues i WHERE {desc_sql} ORDER BY i.id DESC LIMIT ?",
+            [*desc_params, limit + len(seen)],
+        )
+        for row in rows:
+            if row["id"] in seen:
+                continue
+            seen.add(row["id"])
+            hits.append(self._issue_hit(row, text, 0.4 + 0.2 * _ratio(text, row["description"])))
+        for row in await self.comment_rows(text, limit):
+            hits.append(
+                SearchHit(
+                    kind="comment",
+                    id=str(row["id"]),
+                    title=f"Comment on #{row['issue_id']}: {row['title']}",
+                    snippet=snippet(row["content"], text),
+                    score=round(0.3 + 0.2 * _ratio(text, row["content"]), 4),
+                    issue_id=row["issue_id"],
+                    url=f"/api/v1/issues/{row['issue_id']}",
+                )
+            )
+        return hits
+
+    @staticmethod
+    def _issue_hit(row: dict[str, Any], text: str, score: float) -> SearchHit:
+        return SearchHit(
+            kind="issue",
+            id=str(row["id"]),
+            title=row["title"],
+            snippet=snippet(row["description"], text),
+            score=round(min(score, 1.0), 4),
+            issue_id=row["id"],
+            url=f"/api/v1/issues/{row['id']}",
+        )
+
+
+class SqliteSearch(SearchEngine):
+    """The FTS5 trigram index fed from a trigger-maintained queue (see the module docstring)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.fts_available: bool | None = None
+        self._lock = asyncio.Lock()
+        self._folded_connection: Any = None
+
+    # --- maintenance -----------------------------------------------------------------------
+
+    async def _probe_fts(self) -> bool:
+        if self.fts_available is None:
+            try:
+                await self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.server_fts_probe USING fts5(x, tokenize = 'trigram')")
+                await self.db.execute("DROP TABLE IF EXISTS temp.server_fts_probe")
+                self.fts_available = True
+            except Exception as exc:  # an SQLite without FTS5 or trigram: searches scan
+                log.warning("SQLite has no FTS5 trigram tokenizer (%s); issue search will scan", exc)
+                self.fts_available = False
+        return self.fts_available
+
+    async def install(self) -> None:
+        """Queue table, triggers, and a full index build (runs in the caller's transaction).
+
+        Without FTS5 nothing is installed: searches scan, and no queue grows unread.
+        """
+        if not await self._probe_fts():
+            return
+        await self.db.execute(QUEUE_DDL)
+        for statement in TRIGGERS.values():
+            await self.db.execute(statement)
+        await self._rebuild()
+
+    async def _rebuild(self) -> None:
+        await self.db.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+        await self.db.execute(FTS_DDL)
+        await self.db.execute(_FILL)
+        await self.db.execute(f"DELETE FROM {QUEUE_TABLE}")
+
+    async def state(self) -> dict[str, Any]:
+        """Triggers and tables present, and whether the queue holds work (one query)."""
+        names = ", ".join(f"'{name}'" for name in TRIGGERS)
+        try:
+            return await self.db.fetch_one(
+                "SELECT "
+                f"(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({names})) AS triggers, "
+                f"(SELECT count(*) FROM sqlite_master WHERE name IN ('{FTS_TABLE}', '{QUEUE_TABLE}')) AS tables, "
+                f"EXISTS (SELECT 1 FROM {QUEUE_TABLE}) AS pending"
+            )
+        except Exception:  # the queue table itself is gone
+            return {"triggers": 0, "tables": 0, "pending": 1}
+
+    @staticmethod
+    def _intact(state: dict[str, Any]) -> bool:
+        return state["triggers"] == len(TRIGGERS) and state["tables"] == 2
+
+    async def prepare(self) -> None:
+        """Repair a lost index or lost triggers, then drain the queue into the index."""
+        if not await self._probe_fts():
+            return
+        state = await self.state()
+        if not self._intact(state):
+            async with self._lock:
+                if not self._intact(await self.state()):
+                    log.warning("the issue search index or its triggers were missing; rebuilding it")
+                    async with self.db.transaction():
+                        await self.install()
+            return
+        if state["pending"]:
+            await self.drain()
+
+    async def drain(self) -> int:
+        """Re-index every queued issue; return how many issues were re-indexed."""
+        async with self._lock:
+            async with self.db.transaction():
+                last = await self.db.fetch_value(f"SELECT max(id) AS last FROM {QUEUE_TABLE}")
+                if last is None:
+                    return 0
+                rows = await self.db.fetch_all(
+                    f"SELECT DISTINCT issue_id FROM {QUEUE_TABLE} WHERE id <= ?", [last]
+                )
+                ids = [row["issue_id"] for row in rows]
+                if len(ids) > REBUILD_THRESHOLD:
+                    await self._rebuild()
+                    return len(ids)
+                for start in range(0, len(ids), CHUNK):
+                    chunk = ids[start : start + CHUNK]
+                    marks = ", ".join("?" * len(chunk))
+                    await self.db.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", chunk)
+                    await self.db.execute(f"{_FILL} WHERE i.id IN ({marks})", chunk)
+                await self.db.execute(f"DELETE FROM {QUEUE_TABLE} WHERE id <= ?", [last])
+                return len(ids)
+
+    async def _ensure_fold(self) -> None:
+        """Register ``server_fold(text)`` (Python ``str.lower``) on the server's connection."""
+        client = connections.get("default")
+        raw = getattr(client, "_connection", None)
+        if raw is None:
+            await self.db.fetch_value("SELECT 1")
+            raw = getattr(connections.get("default"), "_connection", None)
+        if raw is not None and raw is not self._folded_connection:
+            await raw.create_function(FOLD_FUNCTION, 1, fold, deterministic=True)
+            self._folded_connection = raw
+
+    def _uses_index(self, text: str) -> bool:
+        return bool(self.fts_available) and len(text) >= TRIGRAM and COMMENT_SEPARATOR not in text
+
+    # --- conditions --------------------------------------------------------------------------
+
+    async def condition(self, text: str) -> tuple[str, list[Any]]:
+        await self.prepare()
+        if self._uses_index(text):
+            return (
+                f"i.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)",
+                [fts_phrase(text)],
+            )
+        await self._ensure_fold()
+        needle = fold(text)
+        return (
+            f"(instr({FOLD_FUNCTION}(i.title), ?) > 0 OR instr({FOLD_FUNCTION}(i.description), ?) > 0 "
+            f"OR EXISTS (SELECT 1 FROM comments c WHERE c.issue_id = i.id "
+            f"AND instr({FOLD_FUNCTION}(c.content), ?) > 0))",
+            [needle, needle, needle],
+        )
+
+    async def column_condition(self, column: str, text: str) -> tuple[str, list[Any]]:
+        if self._uses_index(text):
+            return (
+                f"i.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)",
+                [fts_phrase(text, column)],
+            )
+        await self._ensure_fold()
+        return f"instr({FOLD_FUNCTION}(i.{column}), ?) > 0", [fold(text)]
+
+    async def comment_rows(self, text: str, limit: int) -> list[dict[str, Any]]:
+        select = (
+            "SELECT c.id, c.issue_id, c.content, i.title FROM comments c JOIN issues i ON i.id = c.issue_id"
+        )
+        if not self._uses_index(text):
+            await self._ensure_fold()
+            return await self.db.fetch_all(
+                f"{select} WHERE instr({FOLD_FUNCTION}(c.content), ?) > 0 ORDER BY c.id DESC LIMIT ?",
+                [fold(text), limit],
+            )
+        candidates = await self.db.fetch_all(
+            f"SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rowid DESC LIMIT ?",
+            [fts_phrase(text, "comments"), limit],
+        )
+        if not candidates:
+            return []
+        ids = [row["id"] for row in candidates]
+        marks = ", ".join("?" * len(ids))
+        rows = await self.db.fetch_all(f"{select} WHERE c.issue_id IN ({marks}) ORDER BY c.id DESC", ids)
+        return [row for row in rows if contains(row["content"], text)][:limit]
+
+
+class PostgresSearch(SearchEngine):
+    """``ILIKE`` over the CLI's tables, with ``pg_trgm`` GIN indexes when available."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.indexed: bool | None = None
+
+    async def install(self) -> None:
+        """Install ``pg_trgm`` if possible and build the trigram indexes (caller's transaction)."""
+        available = await self.db.fetch_value(
+            "SELECT count(*) AS n FROM pg_available_extensions WHERE name = 'pg_trgm'"
+        )
+        if available:
+            await self.db.execute("SAVEPOINT server_pg_trgm")
+            try:
+                await self.db.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            except Exception as exc:
+                await self.db.execute("ROLLBACK TO SAVEPOINT server_pg_trgm")
+                log.warning("cannot install pg_trgm (%s); issue search will scan", exc)
+            else:
+                await self.db.execute("RELEASE SAVEPOINT server_pg_trgm")
+        installed = await self.db.fetch_value("SELECT count(*) AS n FROM pg_extension WHERE extname = 'pg_trgm'")
+        if not installed:
+            log.warning("PostgreSQL has no pg_trgm extension; issue search will scan without an index")
+            return
+        for statement in PG_TRGM_INDEXES.values():
+            await self.db.execute(statement)
+
+    async def prepare(self) -> None:
+        if self.indexed is None:
+            names = ", ".join(f"'{name}'" for name in PG_TRGM_INDEXES)
+            count = await self.db.fetch_value(f"SELECT count(*) AS n FROM pg_indexes WHERE indexname IN ({names})")
+            self.indexed = count == len(PG_TRGM_INDEXES)
+            if not self.indexed:
+                log.warning("issue search runs without pg_trgm indexes (the extension is unavailable)")
+
+    @staticmethod
+    def _pattern(text: str) -> str:
+        return f"%{escape_like(text)}%"
+
+    async def condition(self, text: str) -> tuple[str, list[Any]]:
+        await self.prepare()
+        pattern = self._pattern(text)
+        return (
+            "i.id IN (SELECT id FROM issues WHERE title ILIKE ? ESCAPE '\\' "
+            "UNION SELECT id FROM issues WHERE description ILIKE ? ESCAPE '\\' "
+            "UNION SELECT issue_id FROM comments WHERE content ILIKE ? ESCAPE '\\')",
+            [pattern, pattern, pattern],
+        )
+
+    async def column_condition(self, column: str, text: str) -> tuple[str, list[Any]]:
+        return f"i.{column} ILIKE ? ESCAPE '\\'", [self._pattern(text)]
+
+    async def comment_rows(self, text: str, limit: int) -> list[dict[str, Any]]:
+        return await self.db.fetch_all(
+            "SELECT c.id, c.issue_id, c.content, i.title FROM comments c JOIN issues i ON i.id = c.issue_id "
+            "WHERE c.content ILIKE ? ESCAPE '\\' ORDER BY c.id DESC LIMIT ?",
+            [self._pattern(text), limit],
+        )
+
+
+def engine_for(db: Database) -> SearchEngine:
+    return SqliteSearch(db) if db.is_sqlite else PostgresSearch(db)

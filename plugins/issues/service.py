@@ -1,0 +1,344 @@
+"""Issues, comments, labels and dependencies: the domain logic behind the routes and the
+``issues`` service (:mod:`plugins.issues.contract`).
+
+Every write runs in ``kernel.db.transaction()`` (``BEGIN IMMEDIATE`` on SQLite, so the crosslink
+CLI writing the same file waits instead of failing) and publishes its ``issue_updated`` events
+inside it; the kernel sends them only after the commit. Rows written here are what the CLI
+writes: a UUID v4 in ``uuid`` and timestamps in the CLI's text format.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from kernel import APIError
+from kernel.api import to_db
+from kernel.validation import describe_errors
+
+from . import shape, store
+from .events import IssueUpdated
+from .milestones import MilestonesService
+from .schemas import CreateCommentIn
+from .search import engine_for
+
+if TYPE_CHECKING:
+    from kernel.app import Kernel
+
+
+def not_found(issue_id: int, what: str = "Issue") -> APIError:
+    return APIError(404, f"{what} #{issue_id} does not exist")
+
+
+class IssuesService:
+    """Everything about issues; also the object other plugins get as ``services.get("issues")``."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.db = kernel.db
+        self.sql = store.Statements(kernel.db.dialect)
+        self.search = engine_for(kernel.db)
+        self.milestones = MilestonesService(kernel)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return to_db(self.kernel.clock.now())
+
+    def _emit(self, issue_id: int, field: str) -> None:
+        self.kernel.publish(IssueUpdated(issue_id=issue_id, field=field))
+
+    async def _status_of(self, issue_id: int) -> str | None:
+        return await self.db.fetch_value("SELECT status FROM issues WHERE id = ?", [issue_id])
+
+    async def _require(self, issue_id: int, what: str = "Issue") -> str:
+        status = await self._status_of(issue_id)
+        if status is None:
+            raise not_found(issue_id, what)
+        return status
+
+    # --- the contract other plugins use ------------------------------------------------------
+
+    async def exists(self, issue_id: int) -> bool:
+        return await self._status_of(issue_id) is not None
+
+    async def get(self, issue_id: int) -> dict[str, Any] | None:
+        row = await self.db.fetch_one(store.ISSUE_ROW, [issue_id])
+        return None if row is None else shape.issue(row)
+
+    async def detail(self, issue_id: int) -> dict[str, Any] | None:
+        row = await self.db.fetch_one(self.sql.detail, [issue_id])
+        return None if row is None else shape.detail(row)
+
+    async def add_comment(
+        self,
+        issue_id: int,
+        content: str,
+        kind: str = "note",
+        author: str | None = None,
+        *,
+        trigger_type: str | None = None,
+        intervention_context: str | None = None,
+    ) -> int:
+        try:
+            data = CreateCommentIn(
+                content=content,
+                kind=kind,
+                author=author,
+                trigger_type=trigger_type,
+                intervention_context=intervention_context,
+            )
+        except ValidationError as exc:
+            detail, fields = describe_errors(exc)
+            raise APIError(400, detail, fields=fields) from None
+        return await self.create_comment(issue_id, data)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def list(
+        self,
+        *,
+        status: str = "open",
+        label: str | None = None,
+        priority: str | None = None,
+        search: str | None = None,
+        parent_id: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """List items matching every filter, id descending; and the count of all matches."""
+        where: list[str] = []
+        params: list[Any] = []
+        if status != "all":
+            where.append("i.status = ?")
+            params.append(status)
+        if label:
+            where.append("EXISTS (SELECT 1 FROM labels l2 WHERE l2.issue_id = i.id AND l2.label = ?)")
+            params.append(label)
+        if priority:
+            where.append("i.priority = ?")
+            params.append(priority)
+        if parent_id is not None:
+            where.append("i.parent_id = ?")
+            params.append(parent_id)
+        text = (search or "").strip()
+        if text:
+            condition, extra = await self.search.condition(text)
+            where.append(condition)
+            params.extend(extra)
+        return await self._page(where, params, "i.id DESC", limit, offset)
+
+    async def blocked(self, limit: int | None = None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Open issues with at least one open blocker, id ascending."""
+        return await self._page(["i.status = 'open'", store.HAS_OPEN_BLOCKER], [], "i.id ASC", limit, offset)
+
+    async def ready(self, limit: int | None = None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Open issues without an open blocker, id ascending."""
+        return await self._page(
+            ["i.status = 'open'", f"NOT {store.HAS_OPEN_BLOCKER}"], [], "i.id ASC", limit, offset
+        )
+
+    async def _page(
+        self, where: list[str], params: list[Any], order: str, limit: int | None, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        rows = await self.db.fetch_all(self.sql.summaries(where, order, limit, offset), params)
+        items = [shape.summary(row) for row in rows]
+        if (limit is None or len(items) < limit) and (items or not offset):
+            return items, offset + len(items)  # the page reached the end: no count needed
+        total = await self.db.fetch_value(self.sql.count(where), params)
+        return items, int(total)
+
+    async def tree(self, issue_id: int) -> list[dict[str, Any]]:
+        """Every descendant, depth-first pre-order, children by id."""
+        await self._require(issue_id)
+        rows = await self.db.fetch_all(store.DESCENDANTS, [issue_id])
+        children: dict[int, list[dict[str, Any]]] = {}
+        for row in rows:
+            children.setdefault(row["parent_id"], []).append(row)
+        ordered: list[dict[str, Any]] = []
+        stack = sorted(children.get(issue_id, []), key=lambda r: r["id"], reverse=True)
+        visited = {issue_id}
+        while stack:
+            row = stack.pop()
+            if row["id"] in visited:  # a corrupt parent loop must not repeat issues
+                continue
+            visited.add(row["id"])
+            ordered.append(shape.issue(row))
+            stack.extend(sorted(children.get(row["id"], []), key=lambda r: r["id"], reverse=True))
+        return ordered
+
+    async def comments(self, issue_id: int) -> list[dict[str, Any]]:
+        rows = await self.db.fetch_all(store.COMMENTS_OF, [issue_id])
+        if not rows:
+            await self._require(issue_id)
+        return shape.ordered_comments(rows)
+
+    async def labels(self, issue_id: int) -> list[str]:
+        rows = await self.db.fetch_all("SELECT label FROM labels WHERE issue_id = ?", [issue_id])
+        if not rows:
+            await self._require(issue_id)
+        return sorted(row["label"] for row in rows)
+
+    # --- issues ------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        title: str,
+        description: str | None = None,
+        priority: str = "medium",
+        parent_id: int | None = None,
+        *,
+        missing_parent_status: int = 400,
+        created_by: str | None = None,
+    ) -> int:
+        """Insert an issue (and tell the parent's watchers); return its id."""
+        now = self._now()
+        async with self.db.transaction():
+            if parent_id is not None and not await self.exists(parent_id):
+                detail = (
+                    f"parent_id: issue #{parent_id} does not exist"
+                    if missing_parent_status == 400
+                    else f"Parent issue #{parent_id} does not exist"
+                )
+                raise APIError(missing_parent_status, detail)
+            issue_id = await self.db.insert(
+                store.INSERT_ISSUE,
+                [title, description, priority, parent_id, now, now, str(uuid.uuid4()), created_by],
+            )
+            self._emit(issue_id, "created")
+            if parent_id is not None:
+                self._emit(parent_id, "subissues")
+        return issue_id
+
+    async def update(self, issue_id: int, changes: dict[str, Any]) -> list[str]:
+        """Apply the given fields; bump ``updated_at`` only when a value really changes."""
+        async with self.db.transaction():
+            row = await self.db.fetch_one(
+                "SELECT title, description, priority FROM issues WHERE id = ?", [issue_id]
+            )
+            if row is None:
+                raise not_found(issue_id)
+            changed = [name for name, value in changes.items() if row[name] != value]
+            if not changed:
+                return []
+            assignments = ", ".join(f"{name} = ?" for name in changed)
+            await self.db.execute(
+                f"UPDATE issues SET {assignments}, updated_at = ? WHERE id = ?",
+                [*(changes[name] for name in changed), self._now(), issue_id],
+            )
+            for name in changed:
+                self._emit(issue_id, name)
+        return changed
+
+    async def set_status(self, issue_id: int, status: str) -> bool:
+        """Close (``closed``) or reopen (``open``); a no-op when already there. True if changed."""
+        now = self._now()
+        if status == "closed":
+            sql = (
+                "UPDATE issues SET status = 'closed', closed_at = ?, updated_at = ? "
+                "WHERE id = ? AND status <> 'closed' RETURNING id"
+            )
+            params = [now, now, issue_id]
+        else:
+            sql = (
+                "UPDATE issues SET status = 'open', closed_at = NULL, updated_at = ? "
+                "WHERE id = ? AND status <> 'open' RETURNING id"
+            )
+            params = [now, issue_id]
+        async with self.db.transaction():
+            if not await self.db.fetch_all(sql, params):
+                await self._require(issue_id)
+                return False
+            self._emit(issue_id, "status")
+        return True
+
+    async def delete(self, issue_id: int) -> list[int]:
+        """Delete the issue and its subissues, recursively; return the removed ids."""
+        async with self.db.transaction():
+            ids = [row["id"] for row in await self.db.fetch_all(store.SUBTREE_IDS, [issue_id])]
+            if not ids:
+                raise not_found(issue_id)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                await self.db.execute(f"DELETE FROM issues WHERE id IN ({marks})", chunk)
+            for removed in ids:
+                self._emit(removed, "deleted")
+        return ids
+
+    # --- comments ----------------------------------------------------------------------------
+
+    async def create_comment(self, issue_id: int, data: CreateCommentIn) -> int:
+        intervention = data.kind == "intervention"
+        trigger_type = (data.trigger_type or "unknown") if intervention else None
+        context = data.intervention_context if intervention else None
+        async with self.db.transaction():
+            await self._require(issue_id)
+            comment_id = await self.db.insert(
+                store.INSERT_COMMENT,
+                [issue_id, data.content, self._now(), str(uuid.uuid4()), data.author, data.kind, trigger_type, context],
+            )
+            self._emit(issue_id, "comments")
+        return comment_id
+
+    # --- labels ------------------------------------------------------------------------------
+
+    async def add_label(self, issue_id: int, label: str) -> None:
+        async with self.db.transaction():
+            await self._require(issue_id)
+            rows = await self.db.fetch_all(
+                "INSERT INTO labels (issue_id, label) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING issue_id",
+                [issue_id, label],
+            )
+            if not rows:
+                raise APIError(409, f"Issue #{issue_id} already has the label '{label}'")
+            self._emit(issue_id, "labels")
+
+    async def remove_label(self, issue_id: int, label: str) -> None:
+        async with self.db.transaction():
+            rows = await self.db.fetch_all(
+                "DELETE FROM labels WHERE issue_id = ? AND label = ? RETURNING issue_id", [issue_id, label]
+            )
+            if not rows:
+                await self._require(issue_id)
+                raise APIError(404, f"Label '{label}' is not on issue #{issue_id}")
+            self._emit(issue_id, "labels")
+
+    # --- dependencies ------------------------------------------------------------------------
+
+    async def add_blocker(self, issue_id: int, blocker_id: int) -> None:
+        """Record "``issue_id`` is blocked by ``blocker_id``"."""
+        async with self.db.transaction():
+            await self._require(issue_id)
+            await self._require(blocker_id, "Blocker issue")
+            if issue_id == blocker_id:
+                raise APIError(400, f"An issue cannot block itself (issue #{issue_id})")
+            duplicate = await self.db.fetch_value(
+                "SELECT count(*) AS n FROM dependencies WHERE blocker_id = ? AND blocked_id = ?",
+                [blocker_id, issue_id],
+            )
+            if duplicate:
+                raise APIError(409, f"Issue #{issue_id} is already blocked by #{blocker_id}")
+            if await self.db.fetch_value(store.REACHES, [issue_id, blocker_id]):
+                raise APIError(
+                    400,
+                    f"Blocking #{issue_id} by #{blocker_id} would create a dependency cycle: "
+                    f"#{blocker_id} is already blocked, directly or through other issues, by #{issue_id}",
+                )
+            await self.db.execute(
+                "INSERT INTO dependencies (blocker_id, blocked_id) VALUES (?, ?)", [blocker_id, issue_id]
+            )
+            self._emit(issue_id, "blockers")
+
+    async def remove_blocker(self, issue_id: int, blocker_id: int) -> None:
+        async with self.db.transaction():
+            rows = await self.db.fetch_all(
+                "DELETE FROM dependencies WHERE blocker_id = ? AND blocked_id = ? RETURNING blocked_id",
+                [blocker_id, issue_id],
+            )
+            if not rows:
+                await self._require(issue_id)
+                raise APIError(404, f"Issue #{blocker_id} is not a blocker of issue #{issue_id}")
+            self._emit(issue_id, "blockers")
