@@ -8,4 +8,5 @@ names a plugin.
 BUILTIN_PLUGINS: dict[str, str] = {
     "issues": "plugins.issues.hooks",
     "agents": "plugins.agents.hooks",
+    "knowledge": "plugins.knowledge.hooks",
 }
