@@ -9,4 +9,5 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "issues": "plugins.issues.hooks",
     "agents": "plugins.agents.hooks",
     "knowledge": "plugins.knowledge.hooks",
+    "locks": "plugins.locks.hooks",
 }

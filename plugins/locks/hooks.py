@@ -1,0 +1,100 @@
+"""Hook implementations of the locks plugin."""
+
+from __future__ import annotations
+
+import logging
+
+from kernel import ConfigSection, PluginInfo, StorageSpec, hookimpl
+
+from plugins.hub import ChangeSignal
+
+from .config import LocksConfig
+from .events import EVENTS
+from .migrations import MIGRATIONS
+from .routes import create_blueprint
+from .service import LocksService
+from .tracker import LockTracker
+
+log = logging.getLogger("crosslink.locks")
+
+PLUGIN = PluginInfo(
+    name="locks",
+    requires=("issues",),
+    description="Issue locks: hub locks (V1+V2), atomic claims with fencing tokens, lock events",
+)
+
+
+def _service(kernel) -> LocksService:
+    return kernel.services.require("locks")
+
+
+@hookimpl
+def crosslink_config_section():
+    """Declare ``[plugins.locks]`` (poll interval, file watching, release on close)."""
+    return ConfigSection("locks", LocksConfig, "Locks: hub watching and lock release on close")
+
+
+@hookimpl
+def crosslink_register_models():
+    """Declare the ``server_locks`` and ``server_lock_counter`` tables."""
+    return StorageSpec("locks", models=["plugins.locks.models"], migrations=MIGRATIONS)
+
+
+@hookimpl
+def crosslink_register_events():
+    """``lock_changed`` on the ``locks`` channel."""
+    return EVENTS
+
+
+@hookimpl
+def crosslink_register_services(kernel, registry):
+    """Provide the ``locks`` service (effective locks, entries, forced re-scan)."""
+    config = kernel.plugin_config("locks") or LocksConfig()
+    registry.provide("locks", LocksService(kernel, config))
+
+
+@hookimpl
+def crosslink_register_blueprints(kernel):
+    """The lock routes: contract reads, atomic claim/release/steal, forced re-scan."""
+    return [create_blueprint(kernel, _service(kernel))]
+
+
+@hookimpl
+async def crosslink_startup(kernel):
+    """Record the hub's current locks, then watch the hub for the life of the server."""
+    service = _service(kernel)
+    config = service.config
+    signal = ChangeSignal(service.hub, poll_seconds=config.poll_seconds, notifications=config.watch_files)
+    tracker = LockTracker(kernel, service, signal)
+    await tracker.scan()  # prime: the state at startup is not announced
+    service.tracker = tracker
+    kernel.spawn(signal.run(), name="locks-hub-watch")
+    kernel.spawn(tracker.run(), name="locks-watcher")
+
+
+@hookimpl
+def crosslink_shutdown(kernel):
+    """Stop watching the hub."""
+    tracker = _service(kernel).tracker
+    if tracker is not None:
+        tracker.signal.stop()
+
+
+@hookimpl
+async def crosslink_on_event(kernel, event):
+    """Release the server's lock on an issue that was deleted or closed (as the CLI's
+    ``issue close`` releases the lock)."""
+    if event.type != "issue_updated":
+        return
+    service = _service(kernel)
+    if not service.config.release_on_close:
+        return
+    issue_id, field = getattr(event, "issue_id", None), getattr(event, "field", None)
+    if not isinstance(issue_id, int) or field not in ("deleted", "status"):
+        return
+    if field == "status":
+        issue = await kernel.services.require("issues").get(issue_id)
+        if issue is None or issue.get("status") not in ("closed", "archived"):
+            return
+    if await service.release_for_issue(issue_id):
+        log.info("locks: released the lock on #%s (issue %s)", issue_id, field)

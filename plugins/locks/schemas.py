@@ -1,0 +1,56 @@
+"""Request and response shapes of the locks routes (they also feed ``/openapi.json``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class LockEntry(BaseModel):
+    """A lock. The contract's keys, every one present (``null`` when unknown), plus where the
+    lock lives (``source``: ``server``, ``hub-v1`` or ``hub-v2``) and, for server locks, the
+    fencing token."""
+
+    issue_id: int
+    agent_id: str
+    branch: str | None
+    claimed_at: str
+    signed_by: str | None
+    age_seconds: int
+    is_stale: bool
+    source: str
+    fencing_token: int | None
+
+
+class ClaimIn(BaseModel):
+    """``POST /locks/:issue_id/claim`` and ``/steal``."""
+
+    agent_id: str = Field(min_length=1, max_length=128)
+    branch: str | None = Field(default=None, max_length=256)
+
+
+class ReleaseIn(BaseModel):
+    """``POST /locks/:issue_id/release``: only the holder may release."""
+
+    agent_id: str = Field(min_length=1, max_length=128)
+
+
+class ReleaseOut(BaseModel):
+    ok: bool
+
+
+class LockConflict(BaseModel):
+    """409: someone else holds the lock (``holder``); ``stale`` says whether a steal would work."""
+
+    error: str
+    detail: str
+    holder: str
+    stale: bool
+    source: str
+
+
+class RescanResult(BaseModel):
+    """What a forced scan of the hub's locks found, and the events it published."""
+
+    ok: bool
+    locks: int
+    events: int

@@ -1,0 +1,376 @@
+"""The locks domain: the hub's locks, the server's atomic locks, one staleness rule.
+
+Effective lock of an issue: the newer claim of the hub's lock and the server's lock (the
+server's on a tie). A steal of a hub lock therefore supersedes it on the server, while the hub
+itself is never written.
+
+Atomicity: a claim is one conditional write, ``INSERT ... ON CONFLICT (issue_id) DO NOTHING``,
+inside ``kernel.db.transaction()``; taking over a stale lock is one conditional ``UPDATE ...
+WHERE issue_id = ? AND agent_id = ? AND token = ?``. Exactly one of many concurrent callers
+wins on SQLite (``BEGIN IMMEDIATE``) and on PostgreSQL (the unique key, and the row lock of the
+conditional update). The winner takes the next fencing token from a one-row counter, updated
+in the same transaction, so tokens grow in commit order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kernel.api import APIError, Conflict, NotFound
+from kernel.timeutil import parse, to_api, to_db
+
+from plugins.hub import (
+    Lock,
+    LockStaleness,
+    hub_dir,
+    lock_staleness,
+    read_heartbeats,
+    read_locks,
+)
+
+from .config import LocksConfig
+from .events import LockChanged
+
+if TYPE_CHECKING:
+    from kernel.app import Kernel
+
+log = logging.getLogger("crosslink.locks")
+
+#: How often a claim or steal re-reads the state when it lost a race in between.
+MAX_ATTEMPTS = 5
+
+_SELECT = "SELECT issue_id, agent_id, branch, claimed_at, token FROM server_locks"
+
+
+class _Superseded(Exception):
+    """The lock changed between reading it and the conditional write (rolls back)."""
+
+
+def _lock_from_row(row: dict[str, Any]) -> Lock:
+    return Lock(
+        issue_id=int(row["issue_id"]),
+        agent_id=row["agent_id"],
+        claimed_at=parse(row["claimed_at"]) or datetime.fromtimestamp(0).astimezone(),
+        branch=row["branch"],
+        signed_by=None,
+        source="server",
+        token=int(row["token"]),
+    )
+
+
+def effective_lock(hub_lock: Lock | None, server_lock: Lock | None) -> Lock | None:
+    """The lock that counts for an issue: the newer claim (the server's on a tie)."""
+    if hub_lock is None or server_lock is None:
+        return server_lock or hub_lock
+    return hub_lock if hub_lock.claimed_at > server_lock.claimed_at else server_lock
+
+
+def parse_auto_steal(value: Any) -> int | None:
+    """``auto_steal_stale_locks`` as the CLI reads it: ``None`` when off, else the multiplier
+    (``true`` is 1, a positive number is itself)."""
+    if value is True:
+        return 1
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value) if value >= 1 else None
+    if isinstance(value, str):
+        if value.strip().lower() == "true":
+            return 1
+        if value.strip().isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
+
+class LocksService:
+    """What the routes, the watcher and other plugins (``"locks"``) use."""
+
+    def __init__(self, kernel: Kernel, config: LocksConfig) -> None:
+        self.kernel = kernel
+        self.config = config
+        self.hub: Path = hub_dir(kernel.crosslink_dir)
+        #: Set by the plugin at startup; forced scans of the hub go through it.
+        self.tracker = None
+
+    # --- configuration ---------------------------------------------------------------------
+
+    @property
+    def timeout_minutes(self) -> int:
+        """``stale_lock_timeout_minutes`` from hook-config.json (default 30)."""
+        return self.kernel.hook_config.stale_lock_timeout_minutes
+
+    def auto_steal_multiplier(self) -> int | None:
+        try:
+            raw = self.kernel.hook_config.read_raw()
+        except APIError:
+            return None
+        return parse_auto_steal(raw.get("auto_steal_stale_locks"))
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def hub_locks(self) -> dict[int, Lock]:
+        return await asyncio.to_thread(read_locks, self.hub)
+
+    async def server_locks(self) -> dict[int, Lock]:
+        rows = await self.kernel.db.fetch_all(_SELECT)
+        return {lock.issue_id: lock for lock in map(_lock_from_row, rows)}
+
+    async def server_lock(self, issue_id: int) -> Lock | None:
+        row = await self.kernel.db.fetch_one(f"{_SELECT} WHERE issue_id = ?", (issue_id,))
+        return None if row is None else _lock_from_row(row)
+
+    async def heartbeats(self) -> dict[str, datetime]:
+        """Each agent's newest heartbeat time: the agents service's (hub + server) when that
+        plugin is enabled, the hub's otherwise."""
+        agents = self.kernel.services.get("agents")
+        if agents is not None:
+            beats = await agents.latest_heartbeats()
+        else:
+            beats = await asyncio.to_thread(read_heartbeats, self.hub)
+        return {agent_id: beat.timestamp for agent_id, beat in beats.items()}
+
+    async def staleness(self, lock: Lock, heartbeats: dict[str, datetime] | None = None) -> LockStaleness:
+        beats = await self.heartbeats() if heartbeats is None else heartbeats
+        return lock_staleness(lock.claimed_at, beats.get(lock.agent_id), self.kernel.clock.now(), self.timeout_minutes)
+
+    async def held_locks(self) -> list[Lock]:
+        """Every effective lock (hub and server merged per issue), by issue id.
+
+        Part of the ``locks`` service contract: the agents plugin lists an agent's locks here.
+        """
+        hub, server = await self.hub_locks(), await self.server_locks()
+        merged = (effective_lock(hub.get(i), server.get(i)) for i in sorted(set(hub) | set(server)))
+        return [lock for lock in merged if lock is not None]
+
+    def entry(self, lock: Lock, heartbeats: dict[str, datetime], now: datetime | None = None) -> dict[str, Any]:
+        """The API form of a lock (``LockEntry``) under the one staleness rule."""
+        verdict = lock_staleness(
+            lock.claimed_at, heartbeats.get(lock.agent_id), now or self.kernel.clock.now(), self.timeout_minutes
+        )
+        return {
+            "issue_id": lock.issue_id,
+            "agent_id": lock.agent_id,
+            "branch": lock.branch,
+            "claimed_at": to_api(lock.claimed_at),
+            "signed_by": lock.signed_by,
+            "age_seconds": verdict.age_seconds,
+            "is_stale": verdict.is_stale,
+            "source": lock.source,
+            "fencing_token": lock.token,
+        }
+
+    async def list_locks(self) -> list[dict[str, Any]]:
+        """Every lock as a ``LockEntry``, by issue id (the sync plugin counts these)."""
+        locks = await self.held_locks()
+        heartbeats = await self.heartbeats()
+        now = self.kernel.clock.now()
+        return [self.entry(lock, heartbeats, now) for lock in locks]
+
+    async def stale_locks(self) -> list[dict[str, Any]]:
+        return [entry for entry in await self.list_locks() if entry["is_stale"]]
+
+    async def get_lock(self, issue_id: int) -> dict[str, Any] | None:
+        lock = effective_lock((await self.hub_locks()).get(issue_id), await self.server_lock(issue_id))
+        return None if lock is None else self.entry(lock, await self.heartbeats())
+
+    # --- writing ---------------------------------------------------------------------------
+
+    async def _require_issue(self, issue_id: int) -> None:
+        if not await self.kernel.services.require("issues").exists(issue_id):
+            raise NotFound(f"Issue #{issue_id} does not exist")
+
+    def _conflict(self, lock: Lock, verdict: LockStaleness, detail: str | None = None) -> APIError:
+        where = "on the server" if lock.source == "server" else "in the hub"
+        return Conflict(
+            detail or f"Issue #{lock.issue_id} is locked by agent '{lock.agent_id}' ({where})"
+            + (" and the lock is stale: steal it with POST /api/v1/locks/"
+               f"{lock.issue_id}/steal" if verdict.is_stale else ""),
+            holder=lock.agent_id,
+            stale=verdict.is_stale,
+            source=lock.source,
+        )
+
+    def _auto_steal_allows(self, verdict: LockStaleness) -> bool:
+        multiplier = self.auto_steal_multiplier()
+        return (
+            verdict.is_stale
+            and multiplier is not None
+            and verdict.silent_seconds >= multiplier * self.timeout_minutes * 60
+        )
+
+    async def _next_token(self) -> int:
+        row = await self.kernel.db.fetch_one(
+            "UPDATE server_lock_counter SET value = value + 1 WHERE id = 1 RETURNING value"
+        )
+        return int(row["value"])
+
+    def _publish(self, issue_id: int, action: str, agent_id: str) -> None:
+        self.kernel.publish(LockChanged(issue_id=issue_id, action=action, agent_id=agent_id))
+
+    async def _insert(self, issue_id: int, agent_id: str, branch: str | None, previous: Lock | None) -> Lock | None:
+        """Claim a free issue: one conditional insert. ``None`` when another lock exists."""
+        now = self.kernel.clock.now()
+        async with self.kernel.db.transaction():
+            row = await self.kernel.db.fetch_one(
+                """INSERT INTO server_locks (issue_id, agent_id, branch, claimed_at, token)
+                   VALUES (?, ?, ?, ?, 0) ON CONFLICT (issue_id) DO NOTHING RETURNING issue_id""",
+                (issue_id, agent_id, branch, to_db(now)),
+            )
+            if row is None:
+                return None
+            token = await self._next_token()
+            await self.kernel.db.execute("UPDATE server_locks SET token = ? WHERE issue_id = ?", (token, issue_id))
+            if previous is not None:
+                self._publish(issue_id, "released", previous.agent_id)
+            self._publish(issue_id, "claimed", agent_id)
+        return Lock(issue_id, agent_id, now, branch, None, "server", token)
+
+    async def _replace(self, current: Lock, agent_id: str, branch: str | None, previous: Lock) -> Lock | None:
+        """Take over the server lock ``current``: one conditional update on its holder and
+        token. ``None`` when it changed in between. ``previous`` is announced as released."""
+        now = self.kernel.clock.now()
+        try:
+            async with self.kernel.db.transaction():
+                token = await self._next_token()
+                row = await self.kernel.db.fetch_one(
+                    """UPDATE server_locks SET agent_id = ?, branch = ?, claimed_at = ?, token = ?
+                       WHERE issue_id = ? AND agent_id = ? AND token = ? RETURNING issue_id""",
+                    (agent_id, branch, to_db(now), token, current.issue_id, current.agent_id, current.token),
+                )
+                if row is None:
+                    raise _Superseded
+                self._publish(current.issue_id, "released", previous.agent_id)
+                self._publish(current.issue_id, "claimed", agent_id)
+        except _Superseded:
+            return None
+        return Lock(current.issue_id, agent_id, now, branch, None, "server", token)
+
+    async def _take_over(self, issue_id: int, agent_id: str, branch: str | None, victim: Lock, server: Lock | None) -> Lock | None:
+        """Replace ``victim`` (server or hub lock) by a server lock of ``agent_id``."""
+        if server is not None:
+            return await self._replace(server, agent_id, branch, previous=victim)
+        return await self._insert(issue_id, agent_id, branch, previous=victim)
+
+    async def claim(self, issue_id: int, agent_id: str, branch: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Claim ``issue_id`` for ``agent_id``: ``(lock entry, newly claimed)``.
+
+        Claiming a lock one already holds answers it unchanged (same token). A lock held by
+        another agent is a 409 naming the holder, unless it is stale and hook-config's
+        ``auto_steal_stale_locks`` multiplier says it has been stale long enough, in which case
+        it is taken over and the take-over recorded on the issue.
+        """
+        await self._require_issue(issue_id)
+        for _ in range(MAX_ATTEMPTS):
+            hub_lock = (await self.hub_locks()).get(issue_id)
+            server = await self.server_lock(issue_id)
+            current = effective_lock(hub_lock, server)
+            if current is not None and current.agent_id != agent_id:
+                verdict = await self.staleness(current)
+                if not self._auto_steal_allows(verdict):
+                    raise self._conflict(current, verdict)
+                taken = await self._take_over(issue_id, agent_id, branch, current, server)
+                if taken is not None:
+                    await self._record_steal(taken, current, verdict, automatic=True)
+                    return self.entry(taken, await self.heartbeats()), True
+                continue
+            if server is not None and server.agent_id == agent_id:
+                return self.entry(server, await self.heartbeats()), False
+            if server is not None:
+                # an older server lock of another agent, superseded by this agent's hub claim
+                taken = await self._replace(server, agent_id, branch, previous=server)
+            else:
+                taken = await self._insert(issue_id, agent_id, branch, previous=None)
+            if taken is not None:
+                return self.entry(taken, await self.heartbeats()), True
+            # lost a race (someone wrote in between): look again; it may even be our own claim
+        raise Conflict(f"The lock on issue #{issue_id} kept changing; try again")
+
+    async def steal(self, issue_id: int, agent_id: str, branch: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Take a *stale* lock over (409 when it is not stale); recorded on the issue."""
+        await self._require_issue(issue_id)
+        for _ in range(MAX_ATTEMPTS):
+            hub_lock = (await self.hub_locks()).get(issue_id)
+            server = await self.server_lock(issue_id)
+            current = effective_lock(hub_lock, server)
+            if current is None:
+                raise NotFound(f"Issue #{issue_id} is not locked; claim it instead")
+            if current.agent_id == agent_id:
+                return await self.claim(issue_id, agent_id, branch)
+            verdict = await self.staleness(current)
+            if not verdict.is_stale:
+                raise self._conflict(
+                    current,
+                    verdict,
+                    f"Issue #{issue_id} is locked by agent '{current.agent_id}' and the lock is not "
+                    f"stale (stale after {self.timeout_minutes} minutes without a heartbeat)",
+                )
+            taken = await self._take_over(issue_id, agent_id, branch, current, server)
+            if taken is not None:
+                await self._record_steal(taken, current, verdict, automatic=False)
+                return self.entry(taken, await self.heartbeats()), True
+        raise Conflict(f"The lock on issue #{issue_id} kept changing; try again")
+
+    async def release(self, issue_id: int, agent_id: str) -> None:
+        """Release the server lock of ``agent_id`` on ``issue_id``: 409 when another agent
+        holds it (or it is held in the hub, which only the CLI can release), 404 when not locked."""
+        async with self.kernel.db.transaction():
+            row = await self.kernel.db.fetch_one(
+                "DELETE FROM server_locks WHERE issue_id = ? AND agent_id = ? RETURNING token",
+                (issue_id, agent_id),
+            )
+            if row is not None:
+                self._publish(issue_id, "released", agent_id)
+                return
+        server = await self.server_lock(issue_id)
+        if server is not None:
+            raise self._conflict(
+                server, await self.staleness(server),
+                f"Issue #{issue_id} is locked by agent '{server.agent_id}', not by '{agent_id}'",
+            )
+        hub_lock = (await self.hub_locks()).get(issue_id)
+        if hub_lock is not None:
+            raise self._conflict(
+                hub_lock, await self.staleness(hub_lock),
+                f"Issue #{issue_id} is locked in the hub by agent '{hub_lock.agent_id}'; the server "
+                "does not write the hub: release it with the crosslink CLI (`crosslink locks release`)",
+            )
+        raise NotFound(f"Issue #{issue_id} is not locked")
+
+    async def release_for_issue(self, issue_id: int) -> bool:
+        """Drop the server lock of a closed or deleted issue (announced as released)."""
+        async with self.kernel.db.transaction():
+            row = await self.kernel.db.fetch_one(
+                "DELETE FROM server_locks WHERE issue_id = ? RETURNING agent_id", (issue_id,)
+            )
+            if row is not None:
+                self._publish(issue_id, "released", row["agent_id"])
+        return row is not None
+
+    async def _record_steal(self, taken: Lock, previous: Lock, verdict: LockStaleness, *, automatic: bool) -> None:
+        minutes = int(verdict.silent_seconds // 60)
+        since = "last heartbeat" if verdict.basis == "heartbeat" else "claim, no heartbeat"
+        if automatic:
+            threshold = (self.auto_steal_multiplier() or 1) * self.timeout_minutes
+            text = (
+                f"[auto-steal] Lock auto-stolen from agent '{previous.agent_id}' by agent "
+                f"'{taken.agent_id}' (stale for {minutes} min since {since}, threshold: {threshold} min)"
+            )
+        else:
+            text = (
+                f"[steal] Lock stolen from agent '{previous.agent_id}' by agent '{taken.agent_id}' "
+                f"(stale for {minutes} min since {since}; stale after {self.timeout_minutes} min)"
+            )
+        try:
+            await self.kernel.services.require("issues").add_comment(
+                taken.issue_id, text, kind="observation", author=taken.agent_id
+            )
+        except Exception:  # the steal happened; a missing audit comment must not undo it
+            log.exception("locks: could not record the steal of #%s as a comment", taken.issue_id)
+
+    async def rescan(self) -> tuple[int, int]:
+        """Scan the hub's locks now: ``(hub locks, events sent)``."""
+        if self.tracker is None:
+            return len(await self.hub_locks()), 0
+        return await self.tracker.scan()
