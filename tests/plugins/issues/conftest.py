@@ -93,3 +93,9 @@ def assert_error(status_body: tuple[int, Any], status: int, *needles: str) -> di
     for needle in needles:
         assert needle in body["detail"], (needle, body)
     return body
+
+
+@pytest.fixture
+async def api_on_cli_db(cli_db, app_factory) -> Api:
+    """The issues plugin serving a database the crosslink CLI built (SQLite only)."""
+    return Api(await app_factory(plugins="issues"))
