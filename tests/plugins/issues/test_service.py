@@ -1,0 +1,65 @@
+"""The ``issues`` service other plugins call (``kernel.services.get("issues")``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kernel import APIError
+from plugins.issues.contract import IssuesAPI
+from tests.conftest import BACKENDS
+from tests.support import open_ws, receive_json
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def service(api):
+    return api.kernel.services.require("issues")
+
+
+async def test_the_service_is_provided_and_follows_the_contract(api, service):
+    assert isinstance(service, IssuesAPI)
+    assert api.kernel.services.provider_of("issues") == "issues"
+
+
+async def test_exists_get_and_detail(api, service):
+    issue_id = await api.create("Via the API", description="d", priority="high")
+    assert await service.exists(issue_id) is True
+    assert await service.exists(999) is False
+    detail = await api.issue(issue_id)
+    issue = await service.get(issue_id)
+    assert issue == {key: detail[key] for key in issue}
+    assert set(issue) == {"id", "title", "description", "status", "priority", "parent_id", "created_at",
+                          "updated_at", "closed_at"}
+    assert await service.get(999) is None
+    assert await service.detail(issue_id) == detail
+    assert await service.detail(999) is None
+
+
+async def test_add_comment_inserts_and_emits(api, service):
+    issue_id = await api.create("t")
+    ws, conn = await open_ws(api.client, channels=["issues"])
+    try:
+        comment_id = await service.add_comment(issue_id, "Session ended: handoff notes", kind="result", author="worker-1")
+        event = await receive_json(conn)
+        assert (event["type"], event["issue_id"], event["field"]) == ("issue_updated", issue_id, "comments")
+    finally:
+        await ws.__aexit__(None, None, None)
+    [comment] = await api.get(f"/issues/{issue_id}/comments")
+    assert (comment["id"], comment["content"], comment["kind"]) == (comment_id, "Session ended: handoff notes", "result")
+    row = await api.kernel.db.fetch_one("SELECT author, uuid, created_at FROM comments WHERE id = ?", [comment_id])
+    assert row["author"] == "worker-1" and len(row["uuid"]) == 36 and row["created_at"].endswith("+00:00")
+    assert await service.add_comment(issue_id, "default kind") > comment_id
+    assert (await api.get(f"/issues/{issue_id}/comments"))[-1]["kind"] == "note"
+
+
+async def test_add_comment_errors_are_api_errors(api, service):
+    issue_id = await api.create("t")
+    with pytest.raises(APIError) as missing:
+        await service.add_comment(999, "x")
+    assert missing.value.status == 404 and "999" in missing.value.detail
+    for content, kind in (("", "note"), ("x", "gossip"), ("x" * (1024 * 1024 + 1), "note")):
+        with pytest.raises(APIError) as invalid:
+            await service.add_comment(issue_id, content, kind=kind)
+        assert invalid.value.status == 400
+    assert await api.get(f"/issues/{issue_id}/comments") == []
