@@ -7,14 +7,12 @@ from kernel import ConfigSection, PluginInfo, hookimpl
 from .config import KnowledgeConfig
 from .events import KnowledgeChanged
 from .routes import create_blueprint
-from .service import KnowledgeService
+from .service import SERVICE_NAME, KnowledgeService
 
 PLUGIN = PluginInfo(
     name="knowledge",
     description="Knowledge pages on the crosslink/knowledge branch: list, read, search, create, update, delete",
 )
-
-SERVICE = "knowledge"
 
 
 @hookimpl
@@ -33,16 +31,16 @@ def crosslink_register_events():
 def crosslink_register_services(kernel, registry):
     """Provide the ``knowledge`` service (reads, search, writes as git commits)."""
     config = kernel.plugin_config("knowledge") or KnowledgeConfig()
-    registry.provide(SERVICE, KnowledgeService(kernel, config))
+    registry.provide(SERVICE_NAME, KnowledgeService(kernel, config))
 
 
 @hookimpl
 def crosslink_register_blueprints(kernel):
     """Mount the knowledge routes."""
-    return [create_blueprint(kernel.services.require(SERVICE))]
+    return [create_blueprint(kernel.services.require(SERVICE_NAME))]
 
 
 @hookimpl
 async def crosslink_search(kernel, query, limit):
     """Knowledge hits for ``GET /search``: one per matching page, scored by terms found."""
-    return await kernel.services.require(SERVICE).search_hits(query, limit)
+    return await kernel.services.require(SERVICE_NAME).search_hits(query, limit)

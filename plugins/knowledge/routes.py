@@ -11,6 +11,7 @@ rule, which the router always prefers, so it is never read as a slug.
 from __future__ import annotations
 
 from quart import Blueprint, request
+from quart_schema import hide
 
 from kernel.api import APIError, BadRequest, json_body, json_response, query_args, responds
 
@@ -21,8 +22,8 @@ from .schemas import (
     CreatePageIn,
     DeletedPage,
     KnowledgePage,
-    KnowledgePageSummary,
-    KnowledgeSearchMatch,
+    KnowledgePageList,
+    KnowledgeSearchResults,
     PatchPageIn,
     ReplacePageIn,
     SearchQuery,
@@ -89,7 +90,7 @@ def create_blueprint(service: KnowledgeService) -> Blueprint:
     bp = Blueprint("knowledge", __name__)
 
     @bp.get("/knowledge")
-    @responds(list[KnowledgePageSummary])
+    @responds(KnowledgePageList)
     async def list_pages():
         """Every knowledge page (summaries, no content), sorted by slug."""
         return json_response([page.summary() for page in await service.list_pages()])
@@ -117,7 +118,7 @@ def create_blueprint(service: KnowledgeService) -> Blueprint:
 
     @bp.get("/knowledge/search")
     @query_args(SearchQuery)
-    @responds(list[KnowledgeSearchMatch])
+    @responds(KnowledgeSearchResults)
     async def search_pages(query: SearchQuery):
         """Search pages as the crosslink CLI does: any term, most distinct terms first."""
         text = (query.q or "").strip()
@@ -138,6 +139,7 @@ def create_blueprint(service: KnowledgeService) -> Blueprint:
         )
 
     @bp.route("/knowledge/", methods=["GET", "PUT", "PATCH", "DELETE"])
+    @hide
     async def empty_slug():
         """A page address without a slug."""
         raise BadRequest("Page slug cannot be empty")

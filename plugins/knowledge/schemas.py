@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, RootModel, field_validator
 
 from .slugs import validate_slug
 
@@ -159,6 +159,10 @@ class KnowledgePage(BaseModel):
     version: str = Field(description="the page's version token (also the ETag); send it back to update")
 
 
+class KnowledgePageList(RootModel[list[KnowledgePageSummary]]):
+    """Every page's summary, sorted by slug (a bare array)."""
+
+
 class CreatedPage(BaseModel):
     slug: str
 
@@ -168,6 +172,10 @@ class KnowledgeSearchMatch(BaseModel):
     title: str
     line_number: int
     context_lines: list[tuple[int, str]]
+
+
+class KnowledgeSearchResults(RootModel[list[KnowledgeSearchMatch]]):
+    """Matching line groups, best pages first (a bare array)."""
 
 
 class DeletedPage(BaseModel):

@@ -28,6 +28,8 @@ from .search import coverage_score, query_terms, snippet
 from .slugs import InvalidSlug, page_path
 from .worktree import KnowledgeWorktree
 
+#: The name other plugins use: ``kernel.services.get("knowledge")``.
+SERVICE_NAME = "knowledge"
 SEARCH_CONTEXT = 2
 UNIFIED_SEARCH_CONTEXT = 1
 ANY_VERSION = "*"
