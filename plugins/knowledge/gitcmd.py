@@ -49,7 +49,7 @@ class GitResult:
 
 def _environment() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in _REDIRECTING}
-    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C", "GIT_ASKPASS": "echo"})
+    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C"})
     return env
 
 
