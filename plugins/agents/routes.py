@@ -10,7 +10,7 @@ from kernel.api import APIError, NotFound, json_body, json_response, responds
 
 from plugins.hub import is_valid_agent_id
 
-from .schemas import AgentDetail, AgentSummary, HeartbeatIn, KickoffStatus, RescanResult
+from .schemas import AgentDetail, AgentList, AgentSummary, HeartbeatIn, KickoffStatus, RescanResult
 
 if TYPE_CHECKING:
     from kernel.app import Kernel
@@ -32,7 +32,7 @@ def create_blueprint(kernel: Kernel, service: AgentsService) -> Blueprint:
     bp = Blueprint("agents", __name__)
 
     @bp.get("/agents")
-    @responds(list[AgentSummary], 200)
+    @responds(AgentList, 200)
     async def list_agents():
         """Every agent with a heartbeat or a lock, sorted by id (a bare array)."""
         return json_response(await service.list_agents())

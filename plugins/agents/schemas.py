@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 AgentStatus = Literal["active", "idle", "stale", "unknown"]
 
@@ -21,6 +21,10 @@ class AgentSummary(BaseModel):
     branch: str | None
     worktree_path: str | None
     locks: list[int]
+
+
+class AgentList(RootModel[list[AgentSummary]]):
+    """Every agent with a heartbeat or a lock, sorted by ``agent_id`` (a bare array)."""
 
 
 class AgentDetail(AgentSummary):

@@ -10,7 +10,7 @@ from kernel.api import APIError, NotFound, json_body, json_response, responds
 
 from plugins.hub import is_valid_agent_id
 
-from .schemas import ClaimIn, LockConflict, LockEntry, ReleaseIn, ReleaseOut, RescanResult
+from .schemas import ClaimIn, LockConflict, LockEntry, LockList, ReleaseIn, ReleaseOut, RescanResult
 
 if TYPE_CHECKING:
     from kernel.app import Kernel
@@ -32,13 +32,13 @@ def create_blueprint(kernel: Kernel, service: LocksService) -> Blueprint:
     bp = Blueprint("locks", __name__)
 
     @bp.get("/locks")
-    @responds(list[LockEntry], 200)
+    @responds(LockList, 200)
     async def list_locks():
         """Every lock, hub and server, by issue id (a bare array)."""
         return json_response(await service.list_locks())
 
     @bp.get("/locks/stale")
-    @responds(list[LockEntry], 200)
+    @responds(LockList, 200)
     async def list_stale_locks():
         """Only the stale locks: the holder's newest heartbeat (or, without one, the claim) is
         at least ``stale_lock_timeout_minutes`` old."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 
 class LockEntry(BaseModel):
@@ -19,6 +19,10 @@ class LockEntry(BaseModel):
     is_stale: bool
     source: str
     fencing_token: int | None
+
+
+class LockList(RootModel[list[LockEntry]]):
+    """Locks sorted by ``issue_id`` (a bare array)."""
 
 
 class ClaimIn(BaseModel):

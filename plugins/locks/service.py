@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,15 +46,11 @@ MAX_ATTEMPTS = 5
 _SELECT = "SELECT issue_id, agent_id, branch, claimed_at, token FROM server_locks"
 
 
-class _Superseded(Exception):
-    """The lock changed between reading it and the conditional write (rolls back)."""
-
-
 def _lock_from_row(row: dict[str, Any]) -> Lock:
     return Lock(
         issue_id=int(row["issue_id"]),
         agent_id=row["agent_id"],
-        claimed_at=parse(row["claimed_at"]) or datetime.fromtimestamp(0).astimezone(),
+        claimed_at=parse(row["claimed_at"]) or datetime.fromtimestamp(0, UTC),
         branch=row["branch"],
         signed_by=None,
         source="server",
@@ -229,22 +225,26 @@ class LocksService:
 
     async def _replace(self, current: Lock, agent_id: str, branch: str | None, previous: Lock) -> Lock | None:
         """Take over the server lock ``current``: one conditional update on its holder and
-        token. ``None`` when it changed in between. ``previous`` is announced as released."""
+        token. ``None`` when it changed in between. ``previous`` is announced as released.
+
+        Like :meth:`_insert`, the lock row is written before the counter row, so concurrent
+        claims always take the two row locks in the same order (no deadlock on PostgreSQL).
+        """
         now = self.kernel.clock.now()
-        try:
-            async with self.kernel.db.transaction():
-                token = await self._next_token()
-                row = await self.kernel.db.fetch_one(
-                    """UPDATE server_locks SET agent_id = ?, branch = ?, claimed_at = ?, token = ?
-                       WHERE issue_id = ? AND agent_id = ? AND token = ? RETURNING issue_id""",
-                    (agent_id, branch, to_db(now), token, current.issue_id, current.agent_id, current.token),
-                )
-                if row is None:
-                    raise _Superseded
-                self._publish(current.issue_id, "released", previous.agent_id)
-                self._publish(current.issue_id, "claimed", agent_id)
-        except _Superseded:
-            return None
+        async with self.kernel.db.transaction():
+            row = await self.kernel.db.fetch_one(
+                """UPDATE server_locks SET agent_id = ?, branch = ?, claimed_at = ?
+                   WHERE issue_id = ? AND agent_id = ? AND token = ? RETURNING issue_id""",
+                (agent_id, branch, to_db(now), current.issue_id, current.agent_id, current.token),
+            )
+            if row is None:
+                return None
+            token = await self._next_token()
+            await self.kernel.db.execute(
+                "UPDATE server_locks SET token = ? WHERE issue_id = ?", (token, current.issue_id)
+            )
+            self._publish(current.issue_id, "released", previous.agent_id)
+            self._publish(current.issue_id, "claimed", agent_id)
         return Lock(current.issue_id, agent_id, now, branch, None, "server", token)
 
     async def _take_over(self, issue_id: int, agent_id: str, branch: str | None, victim: Lock, server: Lock | None) -> Lock | None:

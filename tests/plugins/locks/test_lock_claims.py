@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -207,3 +208,21 @@ async def test_reopening_keeps_nothing_locked_and_claims_work_again(app_factory,
         await ws.__aexit__(None, None, None)
     await server.client.post(f"/api/v1/issues/{issue}/reopen")
     await act(server, issue, "claim", {"agent_id": "other"}, 201)
+
+
+async def test_concurrent_steals_have_one_winner(app_factory, clock):
+    server = await app_factory(plugins="issues,locks", clock=clock)
+    issue = await create_issue(server)
+    first = await act(server, issue, "claim", {"agent_id": "sleepy"}, 201)
+    clock.advance(hours=1)
+
+    async def steal(n: int):
+        response = await server.client.post(f"/api/v1/locks/{issue}/steal", json={"agent_id": f"thief-{n}"})
+        return response.status_code, await response.get_json()
+
+    results = await asyncio.gather(*(steal(n) for n in range(30)))
+    winners = [body for status, body in results if status == 200]
+    assert len(winners) == 1 and sorted(status for status, _ in results) == [200] + [409] * 29
+    assert {body["holder"] for status, body in results if status == 409} == {winners[0]["agent_id"]}
+    assert winners[0]["fencing_token"] > first["fencing_token"]
+    assert len(await comments_of(server, issue)) == 1
