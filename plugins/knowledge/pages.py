@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .frontmatter import FrontMatter, blob_version, parse_page
-from .search import PageHits, SearchMatch, query_terms, rank_pages, search_page
+from .search import PageHits, query_terms, rank_pages, search_page
 from .slugs import page_path, slug_of
 
 
@@ -130,7 +130,3 @@ def search_pages(pages_dir: Path, query: str, context: int) -> list[RankedPage]:
             titles[page.slug] = page.title
     return [RankedPage(hits, titles[hits.slug]) for hits in rank_pages(found)]
 
-
-def flat_matches(ranked: list[RankedPage]) -> list[tuple[SearchMatch, str]]:
-    """Every match of every ranked page, with its page title, as one list."""
-    return [(match, page.title) for page in ranked for match in page.hits.matches]

@@ -67,9 +67,6 @@ class KnowledgeWorktree:
         self._remote = remote
         self.remote_timeout = remote_timeout
 
-    def exists(self) -> bool:
-        return self.path.is_dir()
-
     # --- creation ------------------------------------------------------------------------
 
     async def create(self, today: str) -> None:
