@@ -22,6 +22,8 @@ log = logging.getLogger("crosslink.hub")
 
 #: Milliseconds the notification thread waits before re-checking the stop flag.
 RUST_TIMEOUT_MS = 1000
+#: While the directory does not exist, how often to look for it (a cheap ``stat``).
+APPEAR_CHECK_SECONDS = 1.0
 
 
 class ChangeSignal:
@@ -71,7 +73,7 @@ class ChangeSignal:
             return
         while not self._stop.is_set():
             if not self.path.is_dir():
-                await self._pause(self.poll_seconds)
+                await self._pause(min(self.poll_seconds, APPEAR_CHECK_SECONDS))
                 continue
             self.watching = True
             self._changed.set()  # the directory (re)appeared: read what is there now

@@ -18,6 +18,7 @@ from tests.plugins.agents.conftest import (
     strip_seq,
     write_server_toml,
 )
+from tests.plugins.agents.hubbuilder import Hub
 from tests.support import open_ws, receive_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -157,3 +158,17 @@ async def test_watcher_runs_with_no_client_connected(app_factory, repo, hub, clo
         await asyncio.sleep(0.05)
     assert {"type": "heartbeat", "agent_id": "lonely", "timestamp": "2026-03-10T03:15:00Z",
             "active_issue_id": None} in recorder.events
+
+
+async def test_a_hub_created_after_startup_is_watched(app_factory, repo, clock):
+    """``crosslink sync`` may create the checkout while the server runs."""
+    write_server_toml(repo, NO_POLLING)
+    server = await app_factory(plugins="agents", clock=clock)
+    ws, conn = await open_ws(server.client, channels=["agents"])
+    try:
+        hub = Hub(repo)
+        hub.heartbeat_v2("late-comer", T0)
+        message = await receive_until(conn, "heartbeat", timeout=20)
+        assert message["agent_id"] == "late-comer"
+    finally:
+        await ws.__aexit__(None, None, None)
