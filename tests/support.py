@@ -125,3 +125,57 @@ def start_live_server(repo: Path, args: list[str], env: dict[str, str] | None = 
         process.wait(5)
         raise RuntimeError(f"crosslink serve exited ({process.returncode}):\n" + "".join(output))
     return LiveServer(process=process, url=found[0], output=output)
+
+
+class RawWebSocket:
+    """A minimal WebSocket client over a raw socket, for a client that stops reading.
+
+    Library clients keep reading in the background; this one reads only when asked, so the
+    server sees real TCP back-pressure. The receive buffer is made as small as the kernel allows.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def connect(cls, url: str, receive_buffer: int = 1024) -> RawWebSocket:
+        import base64
+        import socket
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (parts.hostname, parts.port))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=2**20)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+        )
+        await writer.drain()
+        status = await reader.readuntil(b"\r\n\r\n")
+        if b" 101 " not in status.split(b"\r\n", 1)[0]:
+            raise RuntimeError(f"WebSocket upgrade refused: {status!r}")
+        return cls(reader, writer)
+
+    async def recv(self) -> str:
+        """The next text message (server frames are unmasked; control frames are skipped)."""
+        while True:
+            head = await self.reader.readexactly(2)
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = int.from_bytes(await self.reader.readexactly(2), "big")
+            elif length == 127:
+                length = int.from_bytes(await self.reader.readexactly(8), "big")
+            payload = await self.reader.readexactly(length)
+            if opcode == 0x1:
+                return payload.decode()
+            if opcode == 0x8:
+                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                raise ConnectionError(f"the server closed the WebSocket ({code}: {payload[2:].decode()})")
+
+    def close(self) -> None:
+        self.writer.close()

@@ -117,7 +117,7 @@ async def test_installed_entry_point_replaces_builtin_issues(with_testdist, app_
 
 
 async def test_broken_third_party_plugin_is_reported_and_skipped(with_testdist, app_factory):
-    server = await app_factory(plugins="all,-issues", autoload=True)
+    server = await app_factory(plugins="burst,broken", autoload=True)
     assert (await server.client.get("/api/v1/health")).status_code == 200
     listed = await plugins_by_name(server.client)
     assert listed["broken"]["enabled"] is False
