@@ -50,40 +50,58 @@ class AgentTracker:
         self._next_change: datetime | None = None
         self._primed = False
         self._lock = asyncio.Lock()
+        self._requested = 0  # scan requests so far
+        self._covered = 0    # requests answered by a scan that started after them
+        self._last_agents = 0
 
     async def scan(self) -> tuple[int, int]:
-        """Scan once; returns ``(agents with a heartbeat, events published)``."""
+        """Scan; returns ``(agents with a heartbeat, events published)``.
+
+        Concurrent requests are coalesced: a caller waiting for the lock is answered by any
+        scan that *started* after its request (that scan saw everything written before it),
+        so a burst of heartbeat POSTs costs a few scans, not one each.
+        """
+        self._requested += 1
+        ticket = self._requested
         async with self._lock:
-            beats = await self.service.latest_heartbeats()
-            now = self.kernel.clock.now()
-            events = []
-            for agent_id in sorted(beats):
-                beat = beats[agent_id]
-                status = agent_status(beat.timestamp, now)
-                if self._seen.get(agent_id) != beat.timestamp:
-                    events.append(
-                        HeartbeatReceived(
-                            agent_id=agent_id,
-                            timestamp=to_api(beat.timestamp),
-                            active_issue_id=beat.active_issue_id,
-                        )
+            if self._covered >= ticket:
+                return self._last_agents, 0
+            started = self._requested
+            result = await self._scan_once()
+            self._covered, self._last_agents = started, result[0]
+            return result
+
+    async def _scan_once(self) -> tuple[int, int]:
+        beats = await self.service.latest_heartbeats()
+        now = self.kernel.clock.now()
+        events = []
+        for agent_id in sorted(beats):
+            beat = beats[agent_id]
+            status = agent_status(beat.timestamp, now)
+            if self._seen.get(agent_id) != beat.timestamp:
+                events.append(
+                    HeartbeatReceived(
+                        agent_id=agent_id,
+                        timestamp=to_api(beat.timestamp),
+                        active_issue_id=beat.active_issue_id,
                     )
-                if self._status.get(agent_id) != status:
-                    events.append(AgentStatusChanged(agent_id=agent_id, status=status))
-                self._seen[agent_id] = beat.timestamp
-                self._status[agent_id] = status
-            for agent_id in sorted(set(self._seen) - set(beats)):
-                events.append(AgentStatusChanged(agent_id=agent_id, status="unknown"))
-                del self._seen[agent_id]
-                self._status.pop(agent_id, None)
-            changes = [moment for beat in beats.values() if (moment := next_status_change(beat.timestamp, now))]
-            self._next_change = min(changes) if changes else None
-            if not self._primed:  # the state at startup is recorded, not announced
-                self._primed = True
-                return len(beats), 0
-            for event in events:
-                self.kernel.publish(event)
-            return len(beats), len(events)
+                )
+            if self._status.get(agent_id) != status:
+                events.append(AgentStatusChanged(agent_id=agent_id, status=status))
+            self._seen[agent_id] = beat.timestamp
+            self._status[agent_id] = status
+        for agent_id in sorted(set(self._seen) - set(beats)):
+            events.append(AgentStatusChanged(agent_id=agent_id, status="unknown"))
+            del self._seen[agent_id]
+            self._status.pop(agent_id, None)
+        changes = [moment for beat in beats.values() if (moment := next_status_change(beat.timestamp, now))]
+        self._next_change = min(changes) if changes else None
+        if not self._primed:  # the state at startup is recorded, not announced
+            self._primed = True
+            return len(beats), 0
+        for event in events:
+            self.kernel.publish(event)
+        return len(beats), len(events)
 
     def seconds_until_next_change(self) -> float | None:
         if self._next_change is None:

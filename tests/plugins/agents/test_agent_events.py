@@ -172,3 +172,20 @@ async def test_a_hub_created_after_startup_is_watched(app_factory, repo, clock):
         assert message["agent_id"] == "late-comer"
     finally:
         await ws.__aexit__(None, None, None)
+
+
+async def test_a_burst_of_heartbeats_announces_each_agent_once(app_factory, clock):
+    server = await app_factory(plugins="agents", clock=clock)
+    ws, conn = await open_ws(server.client, channels=["agents"])
+    try:
+        agents = [f"burst-{n}" for n in range(40)]
+        responses = await asyncio.gather(
+            *(server.client.post(f"/api/v1/agents/{a}/heartbeat", json={}) for a in agents)
+        )
+        assert {r.status_code for r in responses} == {200}
+        events = strip_seq(await next_events(conn, 2 * len(agents)))
+        await assert_no_pending_events(conn)
+        assert sorted(e["agent_id"] for e in events if e["type"] == "heartbeat") == sorted(agents)
+        assert sorted(e["agent_id"] for e in events if e["type"] == "agent_status") == sorted(agents)
+    finally:
+        await ws.__aexit__(None, None, None)
