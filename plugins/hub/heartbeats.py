@@ -60,7 +60,7 @@ def _from_json(data: Any, agent_id: str, source: str) -> Heartbeat | None:
 
 def read_v1(hub: Path) -> dict[str, Heartbeat]:
     """``heartbeats/*.json``; the id is the file's ``agent_id`` field, else its name."""
-    found: dict[str, Heartbeat] = {}
+    found: list[dict[str, Heartbeat]] = []
     for path in sorted_entries(hub / V1_DIR):
         if path.suffix != ".json":
             continue
@@ -71,8 +71,8 @@ def read_v1(hub: Path) -> dict[str, Heartbeat]:
             continue
         beat = _from_json(data, agent_id, "hub-v1")
         if beat is not None:
-            found = merge_heartbeats(found, {agent_id: beat})
-    return found
+            found.append({agent_id: beat})
+    return merge_heartbeats(*found)  # two files may name one agent
 
 
 def read_v2(hub: Path) -> dict[str, Heartbeat]:
