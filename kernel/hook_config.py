@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import tempfile
@@ -18,6 +19,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from .errors import APIError
+
+log = logging.getLogger("crosslink.config")
 
 FILE_NAME = "hook-config.json"
 
@@ -99,7 +102,7 @@ def view_of(raw: dict[str, Any]) -> ConfigView:
     return ConfigView(
         tracking_mode=tracking,
         stale_lock_timeout_minutes=timeout if timeout > 0 else DEFAULTS["stale_lock_timeout_minutes"],
-        remote=pick("tracker_remote", str, DEFAULTS["remote"]),
+        remote=_valid_remote(pick("tracker_remote", str, DEFAULTS["remote"])),
         signing_enforcement=SIGNING_WORDS.get(
             pick("signing_enforcement", str, ""), DEFAULTS["signing_enforcement"]
         ),
@@ -107,6 +110,18 @@ def view_of(raw: dict[str, Any]) -> ConfigView:
         auto_steal_stale_locks=(steal is True)
         or (isinstance(steal, (int, float)) and not isinstance(steal, bool) and steal > 0),
     )
+
+
+def _valid_remote(name: str) -> str:
+    """A hand-edited ``tracker_remote`` that is not a safe git remote name reads as the default.
+
+    Plugins pass the remote to git, so an option-looking value (``--upload-pack=...``) must
+    never come out of here.
+    """
+    if REMOTE_NAME.match(name) and ".." not in name:
+        return name
+    log.warning("hook-config.json: tracker_remote %r is not a git remote name; using 'origin'", name)
+    return DEFAULTS["remote"]
 
 
 class HookConfig:
