@@ -10,4 +10,5 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "agents": "plugins.agents.hooks",
     "knowledge": "plugins.knowledge.hooks",
     "locks": "plugins.locks.hooks",
+    "sessions": "plugins.sessions.hooks",
 }
