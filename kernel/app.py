@@ -91,6 +91,11 @@ class Kernel:
     def crosslink_dir(self) -> Path:
         return self.settings.crosslink_dir
 
+    @property
+    def main_repo_root(self) -> Path:
+        """The main repository root (where the hub and knowledge caches live)."""
+        return self.settings.main_repo_root
+
     def publish(self, event: Event) -> None:
         """Publish an event (deferred until commit inside ``db.transaction()``)."""
         self.events.publish(event)

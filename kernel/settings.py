@@ -6,6 +6,7 @@ import ipaddress
 import subprocess
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,15 @@ class Settings:
     @property
     def crosslink_dir(self) -> Path:
         return self.repo_root / CROSSLINK_DIR
+
+    @cached_property
+    def main_repo_root(self) -> Path:
+        """The main working tree's root, also when ``repo_root`` is a linked git worktree.
+
+        The crosslink CLI keeps the hub and knowledge caches there
+        (``<main root>/.crosslink/.hub-cache``), whichever worktree a command runs in.
+        """
+        return _main_git_root(self.repo_root) or self.repo_root
 
     @property
     def database_url(self) -> str:

@@ -44,7 +44,7 @@ class KnowledgeService:
     def __init__(self, kernel: Any, config: KnowledgeConfig) -> None:
         self.kernel = kernel
         self.worktree = KnowledgeWorktree(
-            kernel.repo_root,
+            kernel.main_repo_root,
             Git(config.git_timeout_seconds),
             remote=lambda: kernel.hook_config.read().remote,
             remote_timeout=config.remote_timeout_seconds,

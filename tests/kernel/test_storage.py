@@ -262,6 +262,10 @@ def test_the_repository_is_found_from_a_subdirectory_and_a_linked_worktree(repo,
     worktree = tmp_path / "feature-tree"
     git(repo, "worktree", "add", "-q", str(worktree), "-b", "feature")
     assert Settings.for_repo(worktree).repo_root == repo  # the main repository's .crosslink
+    (worktree / ".crosslink").mkdir()  # a worktree with its own database
+    in_worktree = Settings.for_repo(worktree)
+    assert in_worktree.repo_root == worktree.resolve()
+    assert in_worktree.main_repo_root == repo  # the hub and knowledge caches stay in the main root
     outside = tmp_path / "not-a-repo"
     outside.mkdir()
     assert Settings.for_repo(outside).repo_root == outside.resolve()
