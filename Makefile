@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_VERSION := $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 
-.PHONY: install install-test serve test postgres bench-smoke bench clean
+.PHONY: install install-test serve test postgres browser bench-smoke bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,14 @@ postgres:
 	  for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 	@pg_isready -h 127.0.0.1 -p 5432
 
+## Debian's Chromium, for the tests that render pages in a real browser
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+
 ## Install with test dependencies, start PostgreSQL, run the whole test suite
-test: install-test postgres
+test: install-test postgres browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

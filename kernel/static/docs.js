@@ -3,12 +3,18 @@
 
 const METHODS = ["get", "post", "put", "patch", "delete"];
 
-function resolve(schema, spec) {
-  if (schema && schema.$ref) {
+// Inline $ref'd component schemas (a few levels deep) so each route shows its whole shape.
+function resolve(schema, spec, depth = 0) {
+  if (Array.isArray(schema)) return schema.map((item) => resolve(item, spec, depth));
+  if (!schema || typeof schema !== "object" || depth > 6) return schema;
+  if (schema.$ref) {
     const name = schema.$ref.split("/").pop();
-    return (spec.components && spec.components.schemas && spec.components.schemas[name]) || schema;
+    const target = spec.components && spec.components.schemas && spec.components.schemas[name];
+    return target ? resolve(target, spec, depth + 1) : schema;
   }
-  return schema;
+  const copy = {};
+  Object.entries(schema).forEach(([key, value]) => { copy[key] = resolve(value, spec, depth); });
+  return copy;
 }
 
 function element(tag, attrs, text) {
