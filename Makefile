@@ -32,7 +32,8 @@ postgres:
 browser:
 	@command -v chromium >/dev/null || { \
 	  echo "installing Debian's chromium for the browser tests"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
 
 ## Install with test dependencies, start PostgreSQL, run the whole test suite
 test: install-test postgres browser
