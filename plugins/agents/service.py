@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kernel.settings import CROSSLINK_DIR
 from kernel.timeutil import parse, to_api, to_db
 
 from plugins.hub import (
@@ -54,7 +55,10 @@ class AgentsService:
     def __init__(self, kernel: Kernel, config: AgentsConfig) -> None:
         self.kernel = kernel
         self.config = config
-        self.hub: Path = hub_dir(kernel.crosslink_dir)
+        #: The main working tree's root: the CLI keeps the hub checkout and the kickoff
+        #: worktrees there, whichever linked worktree the server was started in.
+        self.root: Path = kernel.main_repo_root
+        self.hub: Path = hub_dir(self.root / CROSSLINK_DIR)
         #: Set by the plugin at startup; forced scans go through it.
         self.tracker = None
 
@@ -175,11 +179,11 @@ class AgentsService:
         """Every agent with a heartbeat or a lock, sorted by id."""
         beats = await self.latest_heartbeats()
         held = await self.locks_by_agent()
-        candidates = await asyncio.to_thread(list_worktrees, self.kernel.repo_root)
+        candidates = await asyncio.to_thread(list_worktrees, self.root)
         now = self.kernel.clock.now()
         summaries = []
         for agent_id in sorted(set(beats) | set(held)):
-            worktree = await asyncio.to_thread(find_worktree, self.kernel.repo_root, agent_id, candidates)
+            worktree = await asyncio.to_thread(find_worktree, self.root, agent_id, candidates)
             summaries.append(self._summary(agent_id, beats.get(agent_id), held.get(agent_id, []), worktree, now))
         return summaries
 
@@ -187,7 +191,7 @@ class AgentsService:
         """One agent's detail, or ``None`` when nothing names it."""
         beat = (await self.latest_heartbeats()).get(agent_id)
         locks = (await self.locks_by_agent()).get(agent_id, [])
-        worktree = await asyncio.to_thread(find_worktree, self.kernel.repo_root, agent_id)
+        worktree = await asyncio.to_thread(find_worktree, self.root, agent_id)
         if beat is None and not locks and worktree is None:
             return None
         detail = self._summary(agent_id, beat, locks, worktree, self.kernel.clock.now())
@@ -201,11 +205,11 @@ class AgentsService:
             return True
         if agent_id in await self.locks_by_agent():
             return True
-        return await asyncio.to_thread(find_worktree, self.kernel.repo_root, agent_id) is not None
+        return await asyncio.to_thread(find_worktree, self.root, agent_id) is not None
 
     async def kickoff_status(self, agent_id: str) -> tuple[bool, str | None]:
         """``(known, status)``: whether the agent is known, and its ``.kickoff-status``."""
-        worktree = await asyncio.to_thread(find_worktree, self.kernel.repo_root, agent_id)
+        worktree = await asyncio.to_thread(find_worktree, self.root, agent_id)
         if worktree is not None:
             return True, worktree.kickoff_status
         return await self.is_known(agent_id), None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kernel.api import APIError, Conflict, NotFound
+from kernel.settings import CROSSLINK_DIR
 from kernel.timeutil import parse, to_api, to_db
 
 from plugins.hub import (
@@ -86,7 +87,8 @@ class LocksService:
     def __init__(self, kernel: Kernel, config: LocksConfig) -> None:
         self.kernel = kernel
         self.config = config
-        self.hub: Path = hub_dir(kernel.crosslink_dir)
+        #: The hub checkout of the main working tree (where the CLI keeps it).
+        self.hub: Path = hub_dir(kernel.main_repo_root / CROSSLINK_DIR)
         #: Set by the plugin at startup; forced scans of the hub go through it.
         self.tracker = None
 

@@ -216,3 +216,26 @@ async def test_agents_plugin_alone_reads_hub_locks(app_factory, hub, clock):
     hub.lock_v1(3, "solo", T0)
     server = await app_factory(plugins="agents", clock=clock)
     assert [(a["agent_id"], a["locks"]) for a in await get_json(server, "/agents")] == [("solo", [3])]
+
+
+async def test_a_server_started_in_a_linked_worktree_reads_the_main_hub(repo, hub, clock, database_url, tmp_path):
+    """``.crosslink/`` is tracked, so a kickoff worktree has one too; the hub checkout and the
+    kickoff worktrees still live in the main working tree, as the CLI keeps them there."""
+    from kernel.app import create_app
+    from kernel.settings import Settings
+
+    (repo / ".crosslink" / "hook-config.json").write_text("{}\n")
+    git(repo, "add", ".crosslink/hook-config.json")
+    git(repo, "commit", "-q", "-m", "track crosslink config")
+    linked = tmp_path / "linked-checkout"
+    git(repo, "worktree", "add", "-q", "-b", "feature/elsewhere", str(linked))
+    assert (linked / ".crosslink").is_dir()
+    add_kickoff_worktree(repo, "auth-fix", kickoff_status="DONE")
+    hub.heartbeat_v1("driver--auth-fix", T0)
+
+    app = create_app(Settings.for_repo(linked, plugins="agents", autoload=False, db_url=database_url, clock=clock))
+    async with app.test_app() as running:
+        client = running.test_client()
+        [agent] = await (await client.get("/api/v1/agents")).get_json()
+        assert agent["agent_id"] == "driver--auth-fix"
+        assert agent["worktree_path"] == str((repo / ".worktrees" / "auth-fix").resolve())
