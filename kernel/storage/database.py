@@ -161,6 +161,15 @@ class Database:
         row = await self.fetch_one(f"{sql} RETURNING {returning}", params)
         return None if row is None else row[returning]
 
+    async def serialise(self, namespace: str, key: str = "") -> None:
+        """Inside a transaction: wait for other transactions serialised on ``(namespace, key)``.
+
+        On SQLite every write transaction already excludes the others (``BEGIN IMMEDIATE``);
+        on PostgreSQL this takes a transaction-scoped advisory lock, released at commit.
+        """
+        if self.dialect == "postgres":
+            await self.execute("SELECT pg_advisory_xact_lock(hashtext(?), hashtext(?))", (namespace, key))
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
         """A write transaction; events published inside it go out only after it commits."""

@@ -16,7 +16,7 @@ from .spec import Migration
 
 log = logging.getLogger("crosslink.storage")
 
-_LOCK_KEY = 0x63726F73  # "cros": the advisory lock every crosslink server uses for migrations
+_LOCK_NAMESPACE = "crosslink.migrations"  # every crosslink server serialises migrations on it
 
 _LEDGER = {
     "sqlite": [
@@ -42,8 +42,7 @@ _LEDGER = {
 
 async def _ensure_ledger(db: Database) -> None:
     async with db.transaction():
-        if db.dialect == "postgres":
-            await db.execute(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+        await db.serialise(_LOCK_NAMESPACE)
         for statement in _LEDGER[db.dialect]:
             await db.execute(statement)
 
@@ -75,8 +74,7 @@ async def apply_migrations(db: Database, plan: Sequence[tuple[str, Sequence[Migr
 async def _apply_one(db: Database, app: str, migration: Migration) -> bool:
     step = migration.sqlite if db.dialect == "sqlite" else migration.postgres
     async with db.transaction():
-        if db.dialect == "postgres":
-            await db.execute(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+        await db.serialise(_LOCK_NAMESPACE)
         already = await db.fetch_value(
             "SELECT count(*) FROM server_migrations WHERE app = ? AND name = ?", (app, migration.name)
         )

@@ -31,9 +31,8 @@ COLUMNS = ("id", "started_at", "ended_at", "active_issue_id", "handoff_notes", "
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM sessions"
 RETURNING = ", ".join(COLUMNS)
 
-#: First key of the PostgreSQL advisory lock (the second is ``hashtext(agent_id)``); a
-#: constant of this plugin, so its locks never collide with another plugin's.
-PG_LOCK_NAMESPACE = 0x5E55_1045
+#: The namespace this plugin serialises its writes on, per agent (kernel.db.serialise).
+LOCK_NAMESPACE = "crosslink.sessions"
 
 
 def shape(row: dict[str, Any]) -> dict[str, Any]:
@@ -96,11 +95,8 @@ class SessionsService:
 
         On SQLite the transaction's ``BEGIN IMMEDIATE`` already excludes every other writer.
         """
-        if self.db.dialect == "postgres":
-            # '' is never a valid agent_id, so it stands for the sessions without an agent.
-            await self.db.execute(
-                f"SELECT pg_advisory_xact_lock({PG_LOCK_NAMESPACE}, hashtext(?))", [agent_id or ""]
-            )
+        # '' is never a valid agent_id, so it stands for the sessions without an agent.
+        await self.db.serialise(LOCK_NAMESPACE, agent_id or "")
 
     async def _current_row(self, agent_id: str | None) -> dict[str, Any] | None:
         where, params = _scope(agent_id)
