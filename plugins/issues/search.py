@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from tortoise.connection import connections
 
 from kernel import SearchHit
+
+from .store import Source
 
 if TYPE_CHECKING:
     from kernel.storage.database import Database
@@ -104,6 +108,39 @@ def fold(text: str | None) -> str | None:
     return None if text is None else text.lower()
 
 
+_MAX_VARIANTS = 16
+_CONTEXTUAL = frozenset("i\u0307σς")
+
+
+@lru_cache(maxsize=1)
+def _lowercase_preimages() -> dict[str, tuple[str, ...]]:
+    """For each lowercase character, every character whose ``lower()`` is exactly it."""
+    preimages: dict[str, list[str]] = {}
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        lowered = char.lower()
+        if lowered != char and len(lowered) == 1:
+            preimages.setdefault(lowered, [lowered]).append(char)
+    return {lowered: tuple(chars) for lowered, chars in preimages.items()}
+
+
+def case_variants(needle: str) -> list[str] | None:
+    """Every string whose ``lower()`` equals the lowercase ``needle``, or ``None`` when there
+    are too many or when ``str.lower()`` is not character-by-character for it: U+0130 lowers to
+    ``i`` + U+0307, and a capital sigma lowers to ``σ`` or ``ς`` depending on its neighbours,
+    so needles holding those are left to the general path."""
+    if not needle or any(char in _CONTEXTUAL for char in needle):
+        return None
+    table = _lowercase_preimages()
+    variants = [""]
+    for char in needle:
+        options = table.get(char, (char,))
+        variants = [prefix + option for prefix in variants for option in options]
+        if len(variants) > _MAX_VARIANTS:
+            return None
+    return variants
+
+
 def escape_like(text: str) -> str:
     """Escape LIKE wildcards and the escape character itself (``ESCAPE '\\'``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -141,51 +178,56 @@ def _ratio(query: str, text: str | None) -> float:
 
 
 class SearchEngine:
-    """What the service needs from a search backend."""
+    """What the service needs from a search backend: sources of matching issues, and hits."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def prepare(self) -> None:
-        """Bring the index up to date before a search."""
-
     async def install(self) -> None:
         """Create the index (migrations and repairs call it)."""
 
-    async def condition(self, text: str) -> tuple[str, list[Any]]:
-        """An SQL condition on alias ``i`` (issues) selecting the issues that match ``text``."""
+    async def prepare(self) -> None:
+        """Bring the index up to date before a search."""
+
+    async def source(self, text: str) -> Source:
+        """The issues whose title, description or a comment contains ``text``."""
         raise NotImplementedError
 
-    # building blocks for unified search; each returns an SQL condition and its parameters
-    async def column_condition(self, column: str, text: str) -> tuple[str, list[Any]]:
+    async def column_source(self, column: str, text: str, without: str | None = None) -> Source:
+        """The issues whose ``column`` contains ``text`` (and whose ``without`` column does not)."""
         raise NotImplementedError
 
     async def comment_rows(self, text: str, limit: int) -> list[dict[str, Any]]:
+        """Comments containing ``text``, newest first: id, issue_id, content, title (of the issue)."""
         raise NotImplementedError
 
     async def hits(self, text: str, limit: int) -> list[SearchHit]:
-        """Issue hits (title or description matched) and comment hits, each scored in 0..1."""
+        """Issue hits (title or description matched) and comment hits, each scored in 0..1.
+
+        An issue matched only through comments is not an issue hit: its comments are the hits.
+        """
         await self.prepare()
         hits: list[SearchHit] = []
-        seen: set[int] = set()
-        title_sql, title_params = await self.column_condition("title", text)
-        rows = await self.db.fetch_all(
-            f"SELECT i.id, i.title, i.description FROM issues i WHERE {title_sql} ORDER BY i.id DESC LIMIT ?",
-            [*title_params, limit],
-        )
-        for row in rows:
-            seen.add(row["id"])
-            hits.append(self._issue_hit(row, text, 0.7 + 0.3 * _ratio(text, row["title"])))
-        desc_sql, desc_params = await self.column_condition("description", text)
-        rows = await self.db.fetch_all(
-            f"SELECT i.id, i.title, i.description FROM issues i WHERE {desc_sql} ORDER BY i.id DESC LIMIT ?",
-            [*desc_params, limit + len(seen)],
-        )
-        for row in rows:
-            if row["id"] in seen:
-                continue
-            seen.add(row["id"])
-            hits.append(self._issue_hit(row, text, 0.4 + 0.2 * _ratio(text, row["description"])))
+        for column, without, base, weight in (("title", None, 0.7, 0.3), ("description", "title", 0.4, 0.2)):
+            source = await self.column_source(column, text, without)
+            rows = await self.db.fetch_all(
+                f"SELECT i.id, i.title, i.description FROM {source.table} WHERE {' AND '.join(source.where)} "
+                f"ORDER BY {source.newest_first} LIMIT ?",
+                [*source.params, limit],
+            )
+            for row in rows:
+                score = base + weight * _ratio(text, row[column])
+                hits.append(
+                    SearchHit(
+                        kind="issue",
+                        id=str(row["id"]),
+                        title=row["title"],
+                        snippet=snippet(row["description"], text),
+                        score=round(min(score, 1.0), 4),
+                        issue_id=row["id"],
+                        url=f"/api/v1/issues/{row['id']}",
+                    )
+                )
         for row in await self.comment_rows(text, limit):
             hits.append(
                 SearchHit(
@@ -200,21 +242,18 @@ class SearchEngine:
             )
         return hits
 
-    @staticmethod
-    def _issue_hit(row: dict[str, Any], text: str, score: float) -> SearchHit:
-        return SearchHit(
-            kind="issue",
-            id=str(row["id"]),
-            title=row["title"],
-            snippet=snippet(row["description"], text),
-            score=round(min(score, 1.0), 4),
-            issue_id=row["id"],
-            url=f"/api/v1/issues/{row['id']}",
-        )
+
+def _ascii_lowered(column: str) -> str:
+    """SQLite's ``lower()`` (ASCII only) of ``column``, made equal to Python's ``str.lower()``
+    as far as an ASCII needle can tell: only U+212A (Kelvin) and U+0130 (dotted I) lower to
+    ASCII, so they are replaced first."""
+    return f"lower(replace(replace({column}, char(8490), 'k'), char(304), 'i' || char(775)))"
 
 
 class SqliteSearch(SearchEngine):
     """The FTS5 trigram index fed from a trigger-maintained queue (see the module docstring)."""
+
+    INDEXED = f"{FTS_TABLE} s CROSS JOIN issues i ON i.id = s.rowid"  # CROSS JOIN: FTS drives
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)
@@ -222,12 +261,14 @@ class SqliteSearch(SearchEngine):
         self._lock = asyncio.Lock()
         self._folded_connection: Any = None
 
-    # --- maintenance -----------------------------------------------------------------------
+    # --- maintenance -------------------------------------------------------------------------
 
     async def _probe_fts(self) -> bool:
         if self.fts_available is None:
             try:
-                await self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.server_fts_probe USING fts5(x, tokenize = 'trigram')")
+                await self.db.execute(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.server_fts_probe USING fts5(x, tokenize = 'trigram')"
+                )
                 await self.db.execute("DROP TABLE IF EXISTS temp.server_fts_probe")
                 self.fts_available = True
             except Exception as exc:  # an SQLite without FTS5 or trigram: searches scan
@@ -307,10 +348,30 @@ class SqliteSearch(SearchEngine):
                 await self.db.execute(f"DELETE FROM {QUEUE_TABLE} WHERE id <= ?", [last])
                 return len(ids)
 
+    # --- matching ----------------------------------------------------------------------------
+
+    def _uses_index(self, text: str) -> bool:
+        return bool(self.fts_available) and len(text) >= TRIGRAM and COMMENT_SEPARATOR not in text
+
+    async def _contains(self, column: str, text: str) -> tuple[str, list[str]]:
+        """A scan condition "``column`` contains ``text``" under ``str.lower()``, and its parameters.
+
+        Short needles are matched as their few case variants with plain ``instr`` (C speed, no
+        per-row conversion); otherwise an ASCII needle compares against SQLite's ``lower()``,
+        and anything else against ``server_fold()`` (Python ``str.lower``).
+        """
+        needle = fold(text)
+        variants = case_variants(needle) if len(needle) < TRIGRAM else None
+        if variants:
+            return "(" + " OR ".join(f"instr({column}, ?) > 0" for _ in variants) + ")", variants
+        if needle.isascii():
+            return f"instr({_ascii_lowered(column)}, ?) > 0", [needle]
+        await self._ensure_fold()
+        return f"instr({FOLD_FUNCTION}({column}), ?) > 0", [needle]
+
     async def _ensure_fold(self) -> None:
         """Register ``server_fold(text)`` (Python ``str.lower``) on the server's connection."""
-        client = connections.get("default")
-        raw = getattr(client, "_connection", None)
+        raw = getattr(connections.get("default"), "_connection", None)
         if raw is None:
             await self.db.fetch_value("SELECT 1")
             raw = getattr(connections.get("default"), "_connection", None)
@@ -318,48 +379,42 @@ class SqliteSearch(SearchEngine):
             await raw.create_function(FOLD_FUNCTION, 1, fold, deterministic=True)
             self._folded_connection = raw
 
-    def _uses_index(self, text: str) -> bool:
-        return bool(self.fts_available) and len(text) >= TRIGRAM and COMMENT_SEPARATOR not in text
-
-    # --- conditions --------------------------------------------------------------------------
-
-    async def condition(self, text: str) -> tuple[str, list[Any]]:
+    async def source(self, text: str) -> Source:
         await self.prepare()
         if self._uses_index(text):
-            return (
-                f"i.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)",
-                [fts_phrase(text)],
-            )
-        await self._ensure_fold()
-        needle = fold(text)
-        return (
-            f"(instr({FOLD_FUNCTION}(i.title), ?) > 0 OR instr({FOLD_FUNCTION}(i.description), ?) > 0 "
-            f"OR EXISTS (SELECT 1 FROM comments c WHERE c.issue_id = i.id "
-            f"AND instr({FOLD_FUNCTION}(c.content), ?) > 0))",
-            [needle, needle, needle],
+            return Source(self.INDEXED, (f"{FTS_TABLE} MATCH ?",), (fts_phrase(text),), "s.rowid DESC")
+        title, params = await self._contains("title", text)
+        description, _ = await self._contains("description", text)
+        content, _ = await self._contains("content", text)
+        return Source(
+            where=(
+                f"i.id IN (SELECT id FROM issues WHERE {title} OR {description} "
+                f"UNION SELECT issue_id FROM comments WHERE {content})",
+            ),
+            params=(*params, *params, *params),
         )
 
-    async def column_condition(self, column: str, text: str) -> tuple[str, list[Any]]:
+    async def column_source(self, column: str, text: str, without: str | None = None) -> Source:
         if self._uses_index(text):
-            return (
-                f"i.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)",
-                [fts_phrase(text, column)],
-            )
-        await self._ensure_fold()
-        return f"instr({FOLD_FUNCTION}(i.{column}), ?) > 0", [fold(text)]
+            query = fts_phrase(text, column)
+            if without:
+                query = f"{query} NOT {fts_phrase(text, without)}"
+            return Source(self.INDEXED, (f"{FTS_TABLE} MATCH ?",), (query,), "s.rowid DESC")
+        condition, params = await self._contains(f"i.{column}", text)
+        if not without:
+            return Source(where=(condition,), params=tuple(params))
+        excluded, _ = await self._contains(f"coalesce(i.{without}, '')", text)
+        return Source(where=(condition, f"NOT {excluded}"), params=(*params, *params))
 
     async def comment_rows(self, text: str, limit: int) -> list[dict[str, Any]]:
-        select = (
-            "SELECT c.id, c.issue_id, c.content, i.title FROM comments c JOIN issues i ON i.id = c.issue_id"
-        )
+        select = "SELECT c.id, c.issue_id, c.content, i.title FROM comments c JOIN issues i ON i.id = c.issue_id"
         if not self._uses_index(text):
-            await self._ensure_fold()
+            condition, params = await self._contains("c.content", text)
             return await self.db.fetch_all(
-                f"{select} WHERE instr({FOLD_FUNCTION}(c.content), ?) > 0 ORDER BY c.id DESC LIMIT ?",
-                [fold(text), limit],
+                f"{select} WHERE {condition} ORDER BY c.id DESC LIMIT ?", [*params, limit]
             )
         candidates = await self.db.fetch_all(
-            f"SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rowid DESC LIMIT ?",
+            f"SELECT s.rowid AS id FROM {FTS_TABLE} s WHERE {FTS_TABLE} MATCH ? ORDER BY s.rowid DESC LIMIT ?",
             [fts_phrase(text, "comments"), limit],
         )
         if not candidates:
@@ -410,18 +465,24 @@ class PostgresSearch(SearchEngine):
     def _pattern(text: str) -> str:
         return f"%{escape_like(text)}%"
 
-    async def condition(self, text: str) -> tuple[str, list[Any]]:
+    async def source(self, text: str) -> Source:
         await self.prepare()
         pattern = self._pattern(text)
-        return (
-            "i.id IN (SELECT id FROM issues WHERE title ILIKE ? ESCAPE '\\' "
-            "UNION SELECT id FROM issues WHERE description ILIKE ? ESCAPE '\\' "
-            "UNION SELECT issue_id FROM comments WHERE content ILIKE ? ESCAPE '\\')",
-            [pattern, pattern, pattern],
+        return Source(
+            where=(
+                "i.id IN (SELECT id FROM issues WHERE title ILIKE ? ESCAPE '\\' "
+                "UNION SELECT id FROM issues WHERE description ILIKE ? ESCAPE '\\' "
+                "UNION SELECT issue_id FROM comments WHERE content ILIKE ? ESCAPE '\\')",
+            ),
+            params=(pattern, pattern, pattern),
         )
 
-    async def column_condition(self, column: str, text: str) -> tuple[str, list[Any]]:
-        return f"i.{column} ILIKE ? ESCAPE '\\'", [self._pattern(text)]
+    async def column_source(self, column: str, text: str, without: str | None = None) -> Source:
+        pattern = self._pattern(text)
+        source = Source(where=(f"i.{column} ILIKE ? ESCAPE '\\'",), params=(pattern,))
+        if without:
+            source = source.narrowed(f"coalesce(i.{without}, '') NOT ILIKE ? ESCAPE '\\'", pattern)
+        return source
 
     async def comment_rows(self, text: str, limit: int) -> list[dict[str, Any]]:
         return await self.db.fetch_all(

@@ -109,45 +109,36 @@ class IssuesService:
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]:
         """List items matching every filter, id descending; and the count of all matches."""
-        where: list[str] = []
-        params: list[Any] = []
-        if status != "all":
-            where.append("i.status = ?")
-            params.append(status)
-        if label:
-            where.append("EXISTS (SELECT 1 FROM labels l2 WHERE l2.issue_id = i.id AND l2.label = ?)")
-            params.append(label)
-        if priority:
-            where.append("i.priority = ?")
-            params.append(priority)
-        if parent_id is not None:
-            where.append("i.parent_id = ?")
-            params.append(parent_id)
         text = (search or "").strip()
-        if text:
-            condition, extra = await self.search.condition(text)
-            where.append(condition)
-            params.extend(extra)
-        return await self._page(where, params, "i.id DESC", limit, offset)
+        source = await self.search.source(text) if text else store.Source()
+        if status != "all":
+            source = source.narrowed("i.status = ?", status)
+        if label:
+            source = source.narrowed("EXISTS (SELECT 1 FROM labels l2 WHERE l2.issue_id = i.id AND l2.label = ?)", label)
+        if priority:
+            source = source.narrowed("i.priority = ?", priority)
+        if parent_id is not None:
+            source = source.narrowed("i.parent_id = ?", parent_id)
+        return await self._page(source, source.newest_first, limit, offset)
 
     async def blocked(self, limit: int | None = None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Open issues with at least one open blocker, id ascending."""
-        return await self._page(["i.status = 'open'", store.HAS_OPEN_BLOCKER], [], "i.id ASC", limit, offset)
+        source = store.Source(where=("i.status = 'open'", self.sql.has_open_blocker))
+        return await self._page(source, "i.id ASC", limit, offset)
 
     async def ready(self, limit: int | None = None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Open issues without an open blocker, id ascending."""
-        return await self._page(
-            ["i.status = 'open'", f"NOT {store.HAS_OPEN_BLOCKER}"], [], "i.id ASC", limit, offset
-        )
+        source = store.Source(where=("i.status = 'open'", f"NOT {self.sql.has_open_blocker}"))
+        return await self._page(source, "i.id ASC", limit, offset)
 
     async def _page(
-        self, where: list[str], params: list[Any], order: str, limit: int | None, offset: int
+        self, source: store.Source, order: str, limit: int | None, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
-        rows = await self.db.fetch_all(self.sql.summaries(where, order, limit, offset), params)
+        rows = await self.db.fetch_all(self.sql.summaries(source, order, limit, offset), source.params)
         items = [shape.summary(row) for row in rows]
         if (limit is None or len(items) < limit) and (items or not offset):
             return items, offset + len(items)  # the page reached the end: no count needed
-        total = await self.db.fetch_value(self.sql.count(where), params)
+        total = await self.db.fetch_value(self.sql.count(source), source.params)
         return items, int(total)
 
     async def tree(self, issue_id: int) -> list[dict[str, Any]]:
