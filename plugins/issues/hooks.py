@@ -44,8 +44,16 @@ def crosslink_register_blueprints(kernel):
 
 @hookimpl
 async def crosslink_startup(kernel):
-    """Check the search index (repair lost triggers, drain what the CLI queued meanwhile)."""
-    await kernel.services.require("issues").search.prepare()
+    """Open the point reader; check the search index (repair lost triggers, drain the queue)."""
+    issues = kernel.services.require("issues")
+    issues.reader.open()
+    await issues.search.prepare()
+
+
+@hookimpl
+def crosslink_shutdown(kernel):
+    """Close the point reader."""
+    kernel.services.require("issues").reader.close()
 
 
 @hookimpl

@@ -21,6 +21,7 @@ from kernel.validation import describe_errors
 from . import shape, store
 from .events import IssueUpdated
 from .milestones import MilestonesService
+from .reader import PointReader
 from .schemas import CreateCommentIn
 from .search import engine_for
 
@@ -41,6 +42,7 @@ class IssuesService:
         self.sql = store.Statements(kernel.db.dialect)
         self.search = engine_for(kernel.db)
         self.milestones = MilestonesService(kernel)
+        self.reader = PointReader(kernel.db)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -62,14 +64,14 @@ class IssuesService:
     # --- the contract other plugins use ------------------------------------------------------
 
     async def exists(self, issue_id: int) -> bool:
-        return await self._status_of(issue_id) is not None
+        return await self.reader.fetch_one("SELECT 1 AS found FROM issues WHERE id = ?", [issue_id]) is not None
 
     async def get(self, issue_id: int) -> dict[str, Any] | None:
-        row = await self.db.fetch_one(store.ISSUE_ROW, [issue_id])
+        row = await self.reader.fetch_one(store.ISSUE_ROW, [issue_id])
         return None if row is None else shape.issue(row)
 
     async def detail(self, issue_id: int) -> dict[str, Any] | None:
-        row = await self.db.fetch_one(self.sql.detail, [issue_id])
+        row = await self.reader.fetch_one(self.sql.detail, [issue_id])
         return None if row is None else shape.detail(row)
 
     async def add_comment(
@@ -187,7 +189,7 @@ class IssuesService:
         """Insert an issue (and tell the parent's watchers); return its id."""
         now = self._now()
         async with self.db.transaction():
-            if parent_id is not None and not await self.exists(parent_id):
+            if parent_id is not None and await self._status_of(parent_id) is None:
                 detail = (
                     f"parent_id: issue #{parent_id} does not exist"
                     if missing_parent_status == 400

@@ -11,19 +11,9 @@ from typing import Any
 
 import orjson
 
-from kernel.api import parse_timestamp, to_api
+from kernel.api import parse_timestamp, to_api, to_db
 
 ISSUE_COLUMNS = ("id", "title", "description", "status", "priority", "parent_id", "created_at", "updated_at", "closed_at")
-COMMENT_COLUMNS = (
-    "id",
-    "issue_id",
-    "content",
-    "created_at",
-    "kind",
-    "trigger_type",
-    "intervention_context",
-    "driver_key_fingerprint",
-)
 
 
 def timestamp(value: str | None) -> str | None:
@@ -35,10 +25,16 @@ def timestamp(value: str | None) -> str | None:
     return to_api(value)
 
 
-def sort_key_time(value: str | None) -> tuple:
-    """Order stored timestamps by instant, whatever RFC 3339 form the writer used."""
-    moment = parse_timestamp(value) if value else None
-    return (0, moment) if moment is not None else (1, value or "")
+def time_key(value: str | None) -> str:
+    """A key ordering stored timestamps by instant, whatever RFC 3339 form the writer used.
+
+    The CLI's own form (``...ffffff+00:00``) sorts as text already; other forms are brought to
+    it first. Unparsable text sorts last.
+    """
+    if value is not None and len(value) == 32 and value[26:] == "+00:00":
+        return value
+    moment = parse_timestamp(value)
+    return to_db(moment) if moment is not None else "~" + (value or "")
 
 
 def aggregate(value: Any) -> list:
@@ -92,7 +88,7 @@ def comment(row: dict[str, Any]) -> dict[str, Any]:
 
 def ordered_comments(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Comments by creation time, then id (stored texts may mix RFC 3339 forms)."""
-    rows = sorted(rows, key=lambda r: (sort_key_time(r["created_at"]), r["id"]))
+    rows = sorted(rows, key=lambda r: (time_key(r["created_at"]), r["id"]))
     return [comment(r) for r in rows]
 
 
@@ -100,8 +96,20 @@ def detail(row: dict[str, Any]) -> dict[str, Any]:
     """IssueDetail from the one-statement detail query."""
     item = issue(row)
     item["labels"] = sorted(aggregate(row["labels"]))
-    comments = [dict(zip(COMMENT_COLUMNS, values)) for values in aggregate(row["comments"])]
-    item["comments"] = ordered_comments(comments)
+    comments = sorted(aggregate(row["comments"]), key=lambda values: (time_key(values[3]), values[0]))
+    item["comments"] = [
+        {
+            "id": values[0],
+            "issue_id": values[1],
+            "content": values[2],
+            "created_at": timestamp(values[3]),
+            "kind": values[4] or "note",
+            "trigger_type": values[5],
+            "intervention_context": values[6],
+            "driver_key_fingerprint": values[7],
+        }
+        for values in comments
+    ]
     item["blockers"] = sorted(aggregate(row["blockers"]))
     item["blocking"] = sorted(aggregate(row["blocking"]))
     children = sorted(aggregate(row["subissues"]), key=lambda values: values[0])

@@ -63,3 +63,31 @@ async def test_add_comment_errors_are_api_errors(api, service):
             await service.add_comment(issue_id, content, kind=kind)
         assert invalid.value.status == 400
     assert await api.get(f"/issues/{issue_id}/comments") == []
+
+
+async def test_reads_inside_a_transaction_see_its_uncommitted_writes(api, service):
+    db = api.kernel.db
+    async with db.transaction():
+        new_id = await db.insert(
+            "INSERT INTO issues (title, status, priority, created_at, updated_at) "
+            "VALUES ('in flight', 'open', 'low', '2026-03-10T03:15:00.123456+00:00', '2026-03-10T03:15:00.123456+00:00')"
+        )
+        assert await service.exists(new_id)
+        assert (await service.get(new_id))["title"] == "in flight"
+        await db.execute("UPDATE issues SET title = 'renamed in flight' WHERE id = ?", [new_id])
+        assert (await service.detail(new_id))["title"] == "renamed in flight"
+    assert (await api.issue(new_id))["title"] == "renamed in flight"
+
+
+async def test_reads_after_an_outside_write_see_it(api, service, backend):
+    issue_id = await api.create("before")
+    if backend == "sqlite":
+        import sqlite3
+
+        outside = sqlite3.connect(api.kernel.db.sqlite_path(), isolation_level=None)
+        outside.execute("UPDATE issues SET title = 'written by the CLI' WHERE id = ?", (issue_id,))
+        outside.close()
+    else:
+        await api.kernel.db.execute("UPDATE issues SET title = 'written by the CLI' WHERE id = ?", [issue_id])
+    assert (await service.get(issue_id))["title"] == "written by the CLI"
+    assert (await api.issue(issue_id))["title"] == "written by the CLI"
