@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from kernel import PluginInfo, StorageSpec, hookimpl
+from kernel import ConfigSection, PluginInfo, StorageSpec, hookimpl
 
 PLUGIN = PluginInfo(
     name="issues",
     description="Issues, comments, labels, dependencies and milestones on the crosslink CLI's tables",
 )
+
+
+@hookimpl
+def crosslink_config_section():
+    """``[plugins.issues]``: search index refresh interval."""
+    from .config import IssuesConfig
+
+    return ConfigSection("issues", IssuesConfig, "Issues plugin settings")
 
 
 @hookimpl
@@ -48,6 +56,9 @@ async def crosslink_startup(kernel):
     issues = kernel.services.require("issues")
     issues.reader.open()
     await issues.search.prepare()
+    interval = kernel.plugin_config("issues").search_refresh_seconds
+    if kernel.db.is_sqlite and interval > 0:
+        kernel.spawn(issues.search.keep_fresh(interval), name="issues-search-refresh")
 
 
 @hookimpl

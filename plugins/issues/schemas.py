@@ -49,7 +49,7 @@ def _error(kind: str, message: str) -> PydanticCustomError:
 
 
 def clean_title(value: str, what: str = "title", limit: int = TITLE_MAX_CHARS) -> str:
-    """Trim; refuse empty or longer than ``limit`` characters."""
+    """Trim; refuse empty or longer than `limit` characters."""
     value = value.strip()
     if not value:
         raise _error("blank", f"{what} must not be empty")
@@ -90,7 +90,7 @@ ShortText = Annotated[str, Field(max_length=SHORT_TEXT_MAX_CHARS)]
 
 
 class CreateIssueIn(BaseModel):
-    """``POST /issues``."""
+    """`POST /issues`."""
 
     title: Title
     description: Description | None = None
@@ -99,7 +99,7 @@ class CreateIssueIn(BaseModel):
 
 
 class CreateSubissueIn(BaseModel):
-    """``POST /issues/{id}/subissue``: the parent is the path's issue."""
+    """`POST /issues/{id}/subissue`: the parent is the path's issue."""
 
     title: Title
     description: Description | None = None
@@ -107,7 +107,7 @@ class CreateSubissueIn(BaseModel):
 
 
 class UpdateIssueIn(BaseModel):
-    """``PATCH /issues/{id}``: only the fields present change; ``description: null`` clears it."""
+    """`PATCH /issues/{id}`: only the fields present change; `description: null` clears it."""
 
     title: Title | None = None
     description: Description | None = Field(default=None, description="null clears the description.")
@@ -131,7 +131,7 @@ class UpdateIssueIn(BaseModel):
 
 
 class CreateCommentIn(BaseModel):
-    """``POST /issues/{id}/comments``."""
+    """`POST /issues/{id}/comments`."""
 
     content: Content
     kind: CommentKind = "note"
@@ -143,19 +143,19 @@ class CreateCommentIn(BaseModel):
 
 
 class AddLabelIn(BaseModel):
-    """``POST /issues/{id}/labels``."""
+    """`POST /issues/{id}/labels`."""
 
     label: Label
 
 
 class AddBlockerIn(BaseModel):
-    """``POST /issues/{id}/block``: the path's issue becomes blocked by ``blocker_id``."""
+    """`POST /issues/{id}/block`: the path's issue becomes blocked by `blocker_id`."""
 
     blocker_id: Id64
 
 
 class CreateMilestoneIn(BaseModel):
-    """``POST /milestones``; ``title`` is accepted as an alias of ``name``."""
+    """`POST /milestones`; `title` is accepted as an alias of `name`."""
 
     name: str | None = Field(default=None, description="Required (or `title`); trimmed, 1..512 characters.")
     title: str | None = Field(default=None, description="Alias of `name` (older dashboards send it).")
@@ -173,13 +173,13 @@ class CreateMilestoneIn(BaseModel):
 
 
 class AssignMilestoneIn(BaseModel):
-    """``POST /milestones/{id}/assign``: moves the issue into this milestone."""
+    """`POST /milestones/{id}/assign`: moves the issue into this milestone."""
 
     issue_id: Id64
 
 
 class IssueListQuery(BaseModel):
-    """Filters of ``GET /issues``; ``limit``/``offset`` are additive (``total`` counts every match)."""
+    """Filters of `GET /issues`; `limit`/`offset` are additive (`total` counts every match)."""
 
     status: IssueStatusFilter = "open"
     label: str | None = None
@@ -191,7 +191,7 @@ class IssueListQuery(BaseModel):
 
 
 class PageQuery(BaseModel):
-    """Additive paging of list routes; ``total`` counts every match."""
+    """Additive paging of list routes; `total` counts every match."""
 
     limit: int | None = Field(default=None, ge=0, le=LIST_LIMIT_MAX)
     offset: int = Field(default=0, ge=0)

@@ -189,6 +189,15 @@ class SearchEngine:
     async def prepare(self) -> None:
         """Bring the index up to date before a search."""
 
+    async def keep_fresh(self, interval: float) -> None:
+        """Bring the index up to date every ``interval`` seconds, for the life of the server."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.prepare()
+            except Exception:  # a locked or busy database now is no reason to stop for good
+                log.exception("refreshing the issue search index failed; trying again later")
+
     async def source(self, text: str) -> Source:
         """The issues whose title, description or a comment contains ``text``."""
         raise NotImplementedError

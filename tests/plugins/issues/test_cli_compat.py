@@ -216,3 +216,35 @@ async def test_writes_made_while_the_server_was_down_are_indexed_at_startup(sett
         assert len(await second.ids(search="written later")) == 1
     finally:
         await test_app.__aexit__(None, None, None)
+
+
+async def test_cli_writes_are_taken_into_the_index_in_the_background(repo, cli_db, app_factory):
+    import asyncio
+
+    from .conftest import Api
+
+    (repo / ".crosslink" / "server.toml").write_text("[plugins.issues]\nsearch_refresh_seconds = 0.05\n")
+    api = Api(await app_factory(plugins="issues"))
+    db = cli_connect(cli_db)
+    db.execute("INSERT INTO issues (title, status, priority, created_at, updated_at) "
+               "VALUES ('Background refresh', 'open', 'low', ?, ?)", (T0, T0))
+    db.close()
+    queue = sqlite3.connect(cli_db)
+    for _ in range(200):  # the refresh runs without any search asking for it
+        if queue.execute("SELECT count(*) FROM server_search_dirty").fetchone()[0] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert queue.execute("SELECT count(*) FROM server_search_dirty").fetchone()[0] == 0
+    assert queue.execute("SELECT count(*) FROM server_issue_search WHERE server_issue_search MATCH "
+                         "'\"background refresh\"'").fetchone()[0] == 1
+    assert len(await api.ids(search="background refresh")) == 1
+
+
+async def test_an_invalid_config_section_refuses_to_start(repo, settings_factory):
+    from kernel.app import create_app
+    from kernel.errors import StartupError
+
+    (repo / ".crosslink").mkdir(exist_ok=True)
+    (repo / ".crosslink" / "server.toml").write_text("[plugins.issues]\nsearch_refresh_seconds = -1\n")
+    with pytest.raises(StartupError, match="search_refresh_seconds"):
+        create_app(settings_factory(plugins="issues"))
