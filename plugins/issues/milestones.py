@@ -67,7 +67,8 @@ class MilestonesService:
         async with self.db.transaction():
             if not await Milestone.exists(id=milestone_id):
                 raise not_found(milestone_id)
-            if await self.db.fetch_value("SELECT count(*) AS n FROM issues WHERE id = ?", [issue_id]) == 0:
+            lock = "" if self.db.is_sqlite else " FOR UPDATE"  # one assignment per issue at a time
+            if await self.db.fetch_one(f"SELECT id FROM issues WHERE id = ?{lock}", [issue_id]) is None:
                 raise APIError(404, f"Issue #{issue_id} does not exist")
             current = await self.db.fetch_all(
                 "SELECT milestone_id FROM milestone_issues WHERE issue_id = ?", [issue_id]

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from kernel.app import Kernel
 
 
+#: PostgreSQL advisory lock key taken by every dependency write ("deps" in ASCII).
+DEPENDENCY_LOCK = 0x64657073
+
+
 def not_found(issue_id: int, what: str = "Issue") -> APIError:
     return APIError(404, f"{what} #{issue_id} does not exist")
 
@@ -52,14 +56,26 @@ class IssuesService:
     def _emit(self, issue_id: int, field: str) -> None:
         self.kernel.publish(IssueUpdated(issue_id=issue_id, field=field))
 
-    async def _status_of(self, issue_id: int) -> str | None:
-        return await self.db.fetch_value("SELECT status FROM issues WHERE id = ?", [issue_id])
+    async def _status_of(self, issue_id: int, *, lock: bool = False) -> str | None:
+        """The issue's status, or ``None``. ``lock`` (inside a write transaction) keeps the row
+        from changing or vanishing until the transaction ends; SQLite's write transaction holds
+        the whole database already, PostgreSQL needs ``FOR UPDATE``."""
+        sql = "SELECT status FROM issues WHERE id = ?"
+        if lock and not self.db.is_sqlite:
+            sql += " FOR UPDATE"
+        return await self.db.fetch_value(sql, [issue_id])
 
-    async def _require(self, issue_id: int, what: str = "Issue") -> str:
-        status = await self._status_of(issue_id)
+    async def _require(self, issue_id: int, what: str = "Issue", *, lock: bool = False) -> str:
+        status = await self._status_of(issue_id, lock=lock)
         if status is None:
             raise not_found(issue_id, what)
         return status
+
+    async def _serialize_dependencies(self) -> None:
+        """One dependency writer at a time, so two edges cannot close a cycle together
+        (SQLite's write transaction does this already)."""
+        if not self.db.is_sqlite:
+            await self.db.execute("SELECT pg_advisory_xact_lock(?)", [DEPENDENCY_LOCK])
 
     # --- the contract other plugins use ------------------------------------------------------
 
@@ -189,7 +205,7 @@ class IssuesService:
         """Insert an issue (and tell the parent's watchers); return its id."""
         now = self._now()
         async with self.db.transaction():
-            if parent_id is not None and await self._status_of(parent_id) is None:
+            if parent_id is not None and await self._status_of(parent_id, lock=True) is None:
                 detail = (
                     f"parent_id: issue #{parent_id} does not exist"
                     if missing_parent_status == 400
@@ -209,7 +225,9 @@ class IssuesService:
         """Apply the given fields; bump ``updated_at`` only when a value really changes."""
         async with self.db.transaction():
             row = await self.db.fetch_one(
-                "SELECT title, description, priority FROM issues WHERE id = ?", [issue_id]
+                "SELECT title, description, priority FROM issues WHERE id = ?"
+                + ("" if self.db.is_sqlite else " FOR UPDATE"),
+                [issue_id],
             )
             if row is None:
                 raise not_found(issue_id)
@@ -268,7 +286,7 @@ class IssuesService:
         trigger_type = (data.trigger_type or "unknown") if intervention else None
         context = data.intervention_context if intervention else None
         async with self.db.transaction():
-            await self._require(issue_id)
+            await self._require(issue_id, lock=True)
             comment_id = await self.db.insert(
                 store.INSERT_COMMENT,
                 [issue_id, data.content, self._now(), str(uuid.uuid4()), data.author, data.kind, trigger_type, context],
@@ -280,7 +298,7 @@ class IssuesService:
 
     async def add_label(self, issue_id: int, label: str) -> None:
         async with self.db.transaction():
-            await self._require(issue_id)
+            await self._require(issue_id, lock=True)
             rows = await self.db.fetch_all(
                 "INSERT INTO labels (issue_id, label) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING issue_id",
                 [issue_id, label],
@@ -304,8 +322,9 @@ class IssuesService:
     async def add_blocker(self, issue_id: int, blocker_id: int) -> None:
         """Record "``issue_id`` is blocked by ``blocker_id``"."""
         async with self.db.transaction():
-            await self._require(issue_id)
-            await self._require(blocker_id, "Blocker issue")
+            await self._serialize_dependencies()
+            await self._require(issue_id, lock=True)
+            await self._require(blocker_id, "Blocker issue", lock=True)
             if issue_id == blocker_id:
                 raise APIError(400, f"An issue cannot block itself (issue #{issue_id})")
             duplicate = await self.db.fetch_value(

@@ -53,3 +53,40 @@ async def test_concurrent_clients_create_issues_and_comments(live_server_factory
         found = (await client.get(f"{base}/issues", params={"search": "CLIENT 7 ISSUE"})).json()
         assert found["total"] == PER_CLIENT
     assert live.stop() == 0
+
+
+async def test_concurrent_reverse_blocks_never_close_a_cycle(api):
+    pairs = [(await api.create(f"a{n}"), await api.create(f"b{n}")) for n in range(10)]
+    results = await asyncio.gather(*(
+        api.post(f"/issues/{x}/block", {"blocker_id": y})
+        for a, b in pairs for x, y in ((a, b), (b, a))
+    ))
+    for n in range(len(pairs)):
+        assert sorted(status for status, _ in results[2 * n : 2 * n + 2]) == [200, 400]
+    edges = await api.kernel.db.fetch_all("SELECT blocker_id, blocked_id FROM dependencies")
+    assert len(edges) == len(pairs)
+    assert not {(e["blocker_id"], e["blocked_id"]) for e in edges} & {(e["blocked_id"], e["blocker_id"]) for e in edges}
+
+
+async def test_concurrent_assignments_leave_each_issue_in_one_milestone(api):
+    first, second = await api.milestone("first"), await api.milestone("second")
+    issues = [await api.create(f"i{n}") for n in range(10)]
+    results = await asyncio.gather(*(
+        api.post(f"/milestones/{milestone}/assign", {"issue_id": issue_id})
+        for issue_id in issues for milestone in (first, second)
+    ))
+    assert {status for status, _ in results} == {200}
+    rows = await api.kernel.db.fetch_all("SELECT issue_id, count(*) AS n FROM milestone_issues GROUP BY issue_id")
+    assert len(rows) == len(issues) and {row["n"] for row in rows} == {1}
+
+
+async def test_concurrent_comments_and_a_delete(api):
+    issue_id = await api.create("doomed")
+    results = await asyncio.gather(
+        *(api.post(f"/issues/{issue_id}/comments", {"content": f"c{n}"}) for n in range(10)),
+        api.delete(f"/issues/{issue_id}"),
+        *(api.post(f"/issues/{issue_id}/comments", {"content": f"d{n}"}) for n in range(10)),
+    )
+    assert {status for status, _ in results} <= {200, 201, 404}  # never a 500
+    assert results[10][0] == 200
+    assert await api.kernel.db.fetch_value("SELECT count(*) AS n FROM comments") == 0
