@@ -187,20 +187,20 @@ class IssueListQuery(BaseModel):
     search: str | None = Field(default=None, description="Case-insensitive substring of title, description or a comment.")
     parent_id: Id64 | None = None
     limit: int | None = Field(default=None, ge=0, le=LIST_LIMIT_MAX)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, lt=2**63)
 
 
 class PageQuery(BaseModel):
     """Additive paging of list routes; `total` counts every match."""
 
     limit: int | None = Field(default=None, ge=0, le=LIST_LIMIT_MAX)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, lt=2**63)
 
 
 class MilestoneListQuery(BaseModel):
     status: MilestoneStatusFilter = "open"
     limit: int | None = Field(default=None, ge=0, le=LIST_LIMIT_MAX)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, lt=2**63)
 
 
 # --- responses ---------------------------------------------------------------------------------

@@ -462,13 +462,21 @@ class PostgresSearch(SearchEngine):
         for statement in PG_TRGM_INDEXES.values():
             await self.db.execute(statement)
 
+    async def _indexed(self) -> bool:
+        names = ", ".join(f"'{name}'" for name in PG_TRGM_INDEXES)
+        count = await self.db.fetch_value(f"SELECT count(*) AS n FROM pg_indexes WHERE indexname IN ({names})")
+        return count == len(PG_TRGM_INDEXES)
+
     async def prepare(self) -> None:
+        """Once per server: recreate lost trigram indexes, or warn that searches will scan."""
         if self.indexed is None:
-            names = ", ".join(f"'{name}'" for name in PG_TRGM_INDEXES)
-            count = await self.db.fetch_value(f"SELECT count(*) AS n FROM pg_indexes WHERE indexname IN ({names})")
-            self.indexed = count == len(PG_TRGM_INDEXES)
+            self.indexed = await self._indexed()
             if not self.indexed:
-                log.warning("issue search runs without pg_trgm indexes (the extension is unavailable)")
+                async with self.db.transaction():
+                    await self.install()
+                self.indexed = await self._indexed()
+                if not self.indexed:
+                    log.warning("issue search runs without pg_trgm indexes (the extension is unavailable)")
 
     @staticmethod
     def _pattern(text: str) -> str:

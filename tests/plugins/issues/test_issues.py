@@ -391,3 +391,9 @@ async def test_blocked_and_ready_paging(api):
     assert [i["id"] for i in body["items"]] == ids[1:3] and body["total"] == 5
     assert_error(await api.call("GET", "/issues/ready", query_string={"limit": -2}), 400)
     assert (await api.get("/issues/blocked", query_string={"limit": 2}))["total"] == 0
+
+
+async def test_huge_paging_values_are_400_not_500(api):
+    assert_error(await api.call("GET", "/issues", query_string={"offset": 2**63}), 400, "offset")
+    assert_error(await api.call("GET", "/milestones", query_string={"offset": 2**64}), 400, "offset")
+    assert (await api.get("/issues", query_string={"offset": 2**62, "limit": 5}))["items"] == []

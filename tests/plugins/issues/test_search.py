@@ -177,3 +177,37 @@ async def test_unified_search_snippet_is_around_the_match(api):
     await api.patch(f"/issues/{issue_id}", {"title": "Long needle"}, expect=200)
     [hit] = await unified(api, "needle")
     assert "needle" in hit["snippet"] and len(hit["snippet"]) <= 202
+
+
+async def test_lost_search_indexes_are_rebuilt_at_startup(settings_factory, backend):
+    """Whatever removed the index (a DBA dropping pg_trgm, the CLI rebuilding a table), the
+    next start puts it back; searching works meanwhile."""
+    from kernel.app import create_app, kernel_of
+    from tests.support import TestServer
+
+    from .conftest import Api
+
+    async def serving():
+        app = create_app(settings_factory(plugins="issues"))
+        test_app = app.test_app()
+        await test_app.__aenter__()
+        return test_app, Api(TestServer(app=app, client=test_app.test_client(), kernel=kernel_of(app)))
+
+    test_app, api = await serving()
+    issue_id = await api.create("Indexed wörds")
+    db = api.kernel.db
+    if backend == "postgres":
+        await db.execute("DROP EXTENSION pg_trgm CASCADE")
+        count = "SELECT count(*) AS n FROM pg_indexes WHERE indexname LIKE 'server_%trgm'"
+    else:
+        await db.execute("DROP TABLE server_issue_search")
+        count = "SELECT count(*) AS n FROM sqlite_master WHERE name = 'server_issue_search'"
+    assert await db.fetch_value(count) == 0
+    await test_app.__aexit__(None, None, None)
+
+    test_app, api = await serving()
+    try:
+        assert await api.kernel.db.fetch_value(count) >= 1
+        assert await api.ids(search="WÖRDS") == [issue_id]
+    finally:
+        await test_app.__aexit__(None, None, None)
