@@ -249,7 +249,8 @@ class SearchEngine:
                     url=f"/api/v1/issues/{row['issue_id']}",
                 )
             )
-        return hits
+        hits.sort(key=lambda hit: -hit.score)
+        return hits[:limit]
 
 
 def _ascii_lowered(column: str) -> str:

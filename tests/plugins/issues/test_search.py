@@ -211,3 +211,14 @@ async def test_lost_search_indexes_are_rebuilt_at_startup(settings_factory, back
         assert await api.ids(search="WÖRDS") == [issue_id]
     finally:
         await test_app.__aexit__(None, None, None)
+
+
+async def test_the_search_hook_returns_at_most_limit_hits_best_first(api):
+    for n in range(3):
+        issue_id = await api.create(f"needle {n}", description="a needle in the description")
+        await api.comment(issue_id, "another needle")
+    hits = await api.kernel.search("needle", 4)
+    assert len(hits) == 4
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+    assert {hit.kind for hit in hits} == {"issue"}
+    assert len(await api.kernel.search("needle", 100)) == 6  # 3 issues and 3 comments
