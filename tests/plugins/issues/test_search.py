@@ -220,5 +220,5 @@ async def test_the_search_hook_returns_at_most_limit_hits_best_first(api):
     hits = await api.kernel.search("needle", 4)
     assert len(hits) == 4
     assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
-    assert {hit.kind for hit in hits} == {"issue"}
-    assert len(await api.kernel.search("needle", 100)) == 6  # 3 issues and 3 comments
+    assert [hit.kind for hit in hits] == ["issue", "issue", "issue", "comment"]
+    assert len(await api.kernel.search("needle", 100)) == 6  # 3 issues (by title) and 3 comments
