@@ -55,6 +55,7 @@ async def crosslink_startup(kernel):
     """Open the point reader; check the search index (repair lost triggers, drain the queue)."""
     issues = kernel.services.require("issues")
     issues.reader.open()
+    await issues.search.warm_up()
     await issues.search.prepare()
     interval = kernel.plugin_config("issues").search_refresh_seconds
     if kernel.db.is_sqlite and interval > 0:

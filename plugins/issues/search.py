@@ -5,10 +5,13 @@ SQLite: an FTS5 table with the ``trigram`` tokenizer (it folds Unicode case), on
 (``rowid`` = issue id; columns title, description and the issue's comments joined by U+001E).
 The crosslink CLI writes the same tables and its SQLite may lack FTS5, so the index is never
 touched by a trigger: plain-SQL triggers only queue the touched issue id in
-``server_search_dirty``, and the queue is drained into the index before a search is answered.
-If the triggers disappear (the CLI rebuilt a table), they are recreated and the index rebuilt.
-A query shorter than three characters cannot use trigrams; it is answered by a scan that
-compares Python's ``str.lower()`` of both sides (a function registered on the connection).
+``server_search_dirty``, and the queue is drained into the index before a search is answered
+(and periodically). If the triggers disappear (the CLI rebuilt a table), they are recreated and
+the index rebuilt. Searches read from the FTS table joined to ``issues`` so the index drives the
+query and a page stops early. A query shorter than three characters cannot use trigrams; it is
+answered by a scan with Python's ``str.lower()`` semantics: the needle's few case variants
+matched with ``instr`` where that is exact, otherwise SQLite's ``lower()`` for ASCII needles
+or a ``server_fold()`` function registered on the connection.
 
 PostgreSQL: ``ILIKE`` with LIKE wildcards escaped, served by ``pg_trgm`` GIN indexes when the
 extension can be installed (otherwise the same query scans and a warning is logged).
@@ -189,6 +192,9 @@ class SearchEngine:
     async def prepare(self) -> None:
         """Bring the index up to date before a search."""
 
+    async def warm_up(self) -> None:
+        """Build lookup tables off the event loop (at startup)."""
+
     async def keep_fresh(self, interval: float) -> None:
         """Bring the index up to date every ``interval`` seconds, for the life of the server."""
         while True:
@@ -359,6 +365,9 @@ class SqliteSearch(SearchEngine):
                 return len(ids)
 
     # --- matching ----------------------------------------------------------------------------
+
+    async def warm_up(self) -> None:
+        await asyncio.to_thread(_lowercase_preimages)
 
     def _uses_index(self, text: str) -> bool:
         return bool(self.fts_available) and len(text) >= TRIGRAM and COMMENT_SEPARATOR not in text
