@@ -9,8 +9,10 @@ published inside it until it commits.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,10 +22,11 @@ from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import connections
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from ..errors import StartupError
+from .point_reader import PointReader
 from .spec import StorageSpec
 
 if TYPE_CHECKING:
@@ -41,9 +44,15 @@ SQLITE_PRAGMAS = {
     "synchronous": "NORMAL",
 }
 
-_PLACEHOLDER = re.compile(r"\?")
+#: Session settings of every PostgreSQL connection: JIT compilation costs milliseconds on the
+#: short queries this server runs and never pays back.
+POSTGRES_SERVER_SETTINGS = {"jit": "off", "application_name": "crosslink-server"}
+POSTGRES_POOL = {"minsize": 1, "maxsize": 10}
 
-__all__ = ["Database", "IntegrityError", "dialect_of", "sqlite_url"]
+_PLACEHOLDER = re.compile(r"\?")
+_in_transaction: ContextVar[bool] = ContextVar("crosslink_in_transaction", default=False)
+
+__all__ = ["Database", "IntegrityError", "OperationalError", "dialect_of", "sqlite_url"]
 
 
 def dialect_of(url: str) -> str:
@@ -80,6 +89,10 @@ def tortoise_config(url: str, specs: Sequence[StorageSpec]) -> dict[str, Any]:
         }
     else:
         connection = expand_db_url(url)
+        credentials = connection["credentials"]
+        for key, value in POSTGRES_POOL.items():
+            credentials.setdefault(key, value)
+        credentials["server_settings"] = {**POSTGRES_SERVER_SETTINGS, **credentials.get("server_settings", {})}
     apps = {KERNEL_APP: {"models": [KERNEL_MODELS], "default_connection": CONNECTION}}
     for spec in specs:
         if spec.models:
@@ -95,6 +108,9 @@ class Database:
         self.dialect = dialect_of(url)
         self._events = events
         self._started = False
+        self._functions: dict[str, tuple[int, Callable]] = {}
+        self._functions_on: Any = None
+        self._point_reader = PointReader()
 
     @property
     def is_sqlite(self) -> bool:
@@ -117,11 +133,38 @@ class Database:
         except Exception as exc:
             await self.stop()
             raise StartupError(f"cannot open the database {self.safe_url()}: {exc}") from exc
+        if self.is_sqlite:
+            self._point_reader.open(self.sqlite_path(), self._functions)
 
     async def stop(self) -> None:
+        self._point_reader.close()
         if self._started:
             self._started = False
+            self._functions_on = None
             await Tortoise.close_connections()
+
+    async def register_sqlite_function(self, name: str, arity: int, function: Callable) -> None:
+        """Make a deterministic Python function callable from SQL (SQLite only; else a no-op).
+
+        It is registered on the server's connection and on the point reader, now and whenever
+        the connection is reopened.
+        """
+        if not self.is_sqlite:
+            return
+        self._functions[name] = (arity, function)
+        self._point_reader.add_function(name, arity, function)
+        await self._install_functions()
+
+    async def _install_functions(self) -> None:
+        # Tortoise keeps its aiosqlite connection in a private attribute; this is the one place
+        # that reaches it, to register functions the way sqlite3 allows.
+        raw = getattr(self._client(), "_parent", self._client())
+        connection = getattr(raw, "_connection", None)
+        if connection is None or connection is self._functions_on:
+            return
+        for name, (arity, function) in self._functions.items():
+            await connection.create_function(name, arity, function, deterministic=True)
+        self._functions_on = connection
 
     def safe_url(self) -> str:
         """The URL with any password masked, for messages."""
@@ -141,7 +184,22 @@ class Database:
         return connections.get(CONNECTION)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        if self._functions:
+            await self._install_functions()
         return await self._client().execute_query_dict(self._sql(sql), list(params))
+
+    async def fetch_point(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        """A quick single-row read (a lookup by key): on SQLite without a thread hop.
+
+        Outside a transaction it runs on a read-only connection on the event loop thread; it
+        sees every committed write. Inside ``transaction()`` it reads through the transaction,
+        so it sees that transaction's own writes. Keep it to indexed lookups.
+        """
+        if not _in_transaction.get():
+            answered, row = self._point_reader.fetch_one(sql, params)
+            if answered:
+                return row
+        return await self.fetch_one(sql, params)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = await self.fetch_all(sql, params)
@@ -152,9 +210,22 @@ class Database:
         return None if row is None else next(iter(row.values()))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement; return the number of rows it changed."""
-        changed, _ = await self._client().execute_query(self._sql(sql), list(params))
-        return changed
+        """Run a statement; return the number of rows it changed (not counting trigger writes)."""
+        if not self.is_sqlite:
+            changed, _ = await self._client().execute_query(self._sql(sql), list(params))
+            return changed
+        if self._functions:
+            await self._install_functions()
+        try:
+            async with self._client().acquire_connection() as connection:
+                cursor = await connection.execute(sql, list(params))
+                changed = cursor.rowcount
+                await cursor.close()
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(exc) from exc
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(exc) from exc
+        return max(changed, 0)
 
     async def insert(self, sql: str, params: Sequence[Any] = (), returning: str = "id") -> Any:
         """Run an ``INSERT`` and return the new row's ``returning`` column."""
@@ -173,10 +244,14 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
         """A write transaction; events published inside it go out only after it commits."""
-        if self._events is None:
-            async with in_transaction(CONNECTION) as connection:
-                yield connection
-            return
-        async with self._events.deferred():
-            async with in_transaction(CONNECTION) as connection:
-                yield connection
+        token = _in_transaction.set(True)
+        try:
+            if self._events is None:
+                async with in_transaction(CONNECTION) as connection:
+                    yield connection
+                return
+            async with self._events.deferred():
+                async with in_transaction(CONNECTION) as connection:
+                    yield connection
+        finally:
+            _in_transaction.reset(token)

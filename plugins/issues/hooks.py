@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from kernel import ConfigSection, PluginInfo, StorageSpec, hookimpl
 
+from .search import FOLD_FUNCTION, fold
+
 PLUGIN = PluginInfo(
     name="issues",
     description="Issues, comments, labels, dependencies and milestones on the crosslink CLI's tables",
@@ -52,20 +54,14 @@ def crosslink_register_blueprints(kernel):
 
 @hookimpl
 async def crosslink_startup(kernel):
-    """Open the point reader; check the search index (repair lost triggers, drain the queue)."""
+    """Register SQL helpers; check the search index (repair lost triggers, drain the queue)."""
     issues = kernel.services.require("issues")
-    issues.reader.open()
+    await kernel.db.register_sqlite_function(FOLD_FUNCTION, 1, fold)
     await issues.search.warm_up()
     await issues.search.prepare()
     interval = kernel.plugin_config("issues").search_refresh_seconds
     if kernel.db.is_sqlite and interval > 0:
         kernel.spawn(issues.search.keep_fresh(interval), name="issues-search-refresh")
-
-
-@hookimpl
-def crosslink_shutdown(kernel):
-    """Close the point reader."""
-    kernel.services.require("issues").reader.close()
 
 
 @hookimpl

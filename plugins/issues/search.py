@@ -275,7 +275,6 @@ class SqliteSearch(SearchEngine):
         super().__init__(db)
         self.fts_available: bool | None = None
         self._lock = asyncio.Lock()
-        self._folded_connection: Any = None
 
     # --- maintenance -------------------------------------------------------------------------
 
@@ -385,18 +384,7 @@ class SqliteSearch(SearchEngine):
             return "(" + " OR ".join(f"instr({column}, ?) > 0" for _ in variants) + ")", variants
         if needle.isascii():
             return f"instr({_ascii_lowered(column)}, ?) > 0", [needle]
-        await self._ensure_fold()
         return f"instr({FOLD_FUNCTION}({column}), ?) > 0", [needle]
-
-    async def _ensure_fold(self) -> None:
-        """Register ``server_fold(text)`` (Python ``str.lower``) on the server's connection."""
-        raw = getattr(connections.get("default"), "_connection", None)
-        if raw is None:
-            await self.db.fetch_value("SELECT 1")
-            raw = getattr(connections.get("default"), "_connection", None)
-        if raw is not None and raw is not self._folded_connection:
-            await raw.create_function(FOLD_FUNCTION, 1, fold, deterministic=True)
-            self._folded_connection = raw
 
     async def source(self, text: str) -> Source:
         await self.prepare()

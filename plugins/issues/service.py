@@ -21,7 +21,6 @@ from kernel.validation import describe_errors
 from . import shape, store
 from .events import IssueUpdated
 from .milestones import MilestonesService
-from .reader import PointReader
 from .schemas import CreateCommentIn
 from .search import engine_for
 
@@ -29,8 +28,8 @@ if TYPE_CHECKING:
     from kernel.app import Kernel
 
 
-#: PostgreSQL advisory lock key taken by every dependency write ("deps" in ASCII).
-DEPENDENCY_LOCK = 0x64657073
+#: Every dependency write is serialised on this (kernel.db.serialise).
+DEPENDENCY_LOCK = "crosslink.issues.dependencies"
 
 
 def not_found(issue_id: int, what: str = "Issue") -> APIError:
@@ -46,7 +45,6 @@ class IssuesService:
         self.sql = store.Statements(kernel.db.dialect)
         self.search = engine_for(kernel.db)
         self.milestones = MilestonesService(kernel)
-        self.reader = PointReader(kernel.db)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -74,20 +72,19 @@ class IssuesService:
     async def _serialize_dependencies(self) -> None:
         """One dependency writer at a time, so two edges cannot close a cycle together
         (SQLite's write transaction does this already)."""
-        if not self.db.is_sqlite:
-            await self.db.execute("SELECT pg_advisory_xact_lock(?)", [DEPENDENCY_LOCK])
+        await self.db.serialise(DEPENDENCY_LOCK)
 
     # --- the contract other plugins use ------------------------------------------------------
 
     async def exists(self, issue_id: int) -> bool:
-        return await self.reader.fetch_one("SELECT 1 AS found FROM issues WHERE id = ?", [issue_id]) is not None
+        return await self.db.fetch_point("SELECT 1 AS found FROM issues WHERE id = ?", [issue_id]) is not None
 
     async def get(self, issue_id: int) -> dict[str, Any] | None:
-        row = await self.reader.fetch_one(store.ISSUE_ROW, [issue_id])
+        row = await self.db.fetch_point(store.ISSUE_ROW, [issue_id])
         return None if row is None else shape.issue(row)
 
     async def detail(self, issue_id: int) -> dict[str, Any] | None:
-        row = await self.reader.fetch_one(self.sql.detail, [issue_id])
+        row = await self.db.fetch_point(self.sql.detail, [issue_id])
         return None if row is None else shape.detail(row)
 
     async def add_comment(

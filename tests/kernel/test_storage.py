@@ -269,3 +269,14 @@ def test_the_repository_is_found_from_a_subdirectory_and_a_linked_worktree(repo,
     outside = tmp_path / "not-a-repo"
     outside.mkdir()
     assert Settings.for_repo(outside).repo_root == outside.resolve()
+
+
+async def test_point_reads_see_another_process_writing(app_factory, repo):
+    from tests.fixtures.plugins import notes
+
+    db = (await app_factory(plugins="notes", extra_plugins={"notes": notes})).kernel.db
+    conn = sqlite3.connect(repo / ".crosslink" / "issues.db")
+    conn.execute("INSERT INTO server_test_notes (id, body) VALUES (777, 'from the cli')")
+    conn.commit()
+    conn.close()
+    assert await db.fetch_point("SELECT body FROM server_test_notes WHERE id = 777") == {"body": "from the cli"}

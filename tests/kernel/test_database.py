@@ -1,0 +1,74 @@
+"""The database API plugins use (kernel.db): both dialects, point reads, SQL functions, counts."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.fixtures.plugins import notes
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture
+async def db(app_factory):
+    server = await app_factory(plugins="notes", extra_plugins={"notes": notes})
+    return server.kernel.db
+
+
+async def test_placeholders_and_rows_work_on_both_dialects(db):
+    new_id = await db.insert("INSERT INTO server_test_notes (body) VALUES (?)", ("one",))
+    assert await db.fetch_one("SELECT id, body FROM server_test_notes WHERE id = ?", (new_id,)) == {
+        "id": new_id, "body": "one"
+    }
+    assert await db.execute("UPDATE server_test_notes SET body = ? WHERE id = ?", ("two", new_id)) == 1
+    assert await db.execute("UPDATE server_test_notes SET body = ? WHERE id = ?", ("x", new_id + 100)) == 0
+    assert await db.fetch_value("SELECT body FROM server_test_notes WHERE id = ?", (new_id,)) == "two"
+
+
+async def test_changed_row_counts_leave_out_trigger_writes(db):
+    if db.dialect == "sqlite":
+        await db.execute("CREATE TABLE server_test_audit (note_id INTEGER)")
+        await db.execute(
+            "CREATE TRIGGER server_test_audit_t AFTER UPDATE ON server_test_notes "
+            "BEGIN INSERT INTO server_test_audit VALUES (new.id); INSERT INTO server_test_audit VALUES (new.id); END"
+        )
+    new_id = await db.insert("INSERT INTO server_test_notes (body) VALUES (?)", ("a",))
+    assert await db.execute("UPDATE server_test_notes SET body = 'b' WHERE id = ?", (new_id,)) == 1
+
+
+async def test_point_reads_see_commits_and_their_own_transaction(db):
+    new_id = await db.insert("INSERT INTO server_test_notes (body) VALUES (?)", ("committed",))
+    assert await db.fetch_point("SELECT body FROM server_test_notes WHERE id = ?", (new_id,)) == {"body": "committed"}
+    assert await db.fetch_point("SELECT body FROM server_test_notes WHERE id = ?", (-5,)) is None
+    async with db.transaction():
+        await db.execute("UPDATE server_test_notes SET body = 'pending' WHERE id = ?", (new_id,))
+        row = await db.fetch_point("SELECT body FROM server_test_notes WHERE id = ?", (new_id,))
+        assert row == {"body": "pending"}  # the transaction's own write
+
+
+async def test_sql_functions_are_callable_from_queries_and_point_reads(db):
+    if db.dialect != "sqlite":
+        assert await db.register_sqlite_function("server_test_rev", 1, lambda t: t[::-1]) is None
+        return
+    await db.register_sqlite_function("server_test_rev", 1, lambda text: text[::-1])
+    new_id = await db.insert("INSERT INTO server_test_notes (body) VALUES (?)", ("abc",))
+    assert await db.fetch_value("SELECT server_test_rev(body) FROM server_test_notes WHERE id = ?", (new_id,)) == "cba"
+    assert await db.fetch_point("SELECT server_test_rev(body) AS r FROM server_test_notes WHERE id = ?", (new_id,)) == {"r": "cba"}
+
+
+async def test_serialise_orders_transactions_on_one_key(db):
+    import asyncio
+
+    order = []
+
+    async def writer(name: str, hold: float):
+        async with db.transaction():
+            await db.serialise("test.namespace", "key")
+            order.append(f"{name}-in")
+            await asyncio.sleep(hold)
+            order.append(f"{name}-out")
+
+    await asyncio.gather(writer("a", 0.05), writer("b", 0))
+    assert order in (["a-in", "a-out", "b-in", "b-out"], ["b-in", "b-out", "a-in", "a-out"])
