@@ -39,5 +39,18 @@ browser:
 test: install-test postgres browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## The benchmark suite's full run (about 20 minutes): prints a table and writes BENCHMARKS.md
+bench: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[bench]'
+	@command -v wrk >/dev/null || { \
+	  echo "installing Debian's wrk for the benchmarks"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## The benchmark suite's smoke run (seconds): tiny data, each measurement once, no wrk needed
+bench-smoke: install-test
+	$(BIN)/python -m bench --smoke $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info

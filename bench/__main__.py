@@ -1,0 +1,320 @@
+"""The benchmark suite: ``python -m bench`` (full run, writes BENCHMARKS.md) or ``--smoke``.
+
+Full run (``make bench``): the ASGI server comparison, then for each data size (10k and 100k
+issues) a generated repository served by ``crosslink serve`` pinned to CPU 0 and measured with
+wrk pinned to CPU 1: throughput against the bare Quart hello ceiling, single-connection
+latencies, WebSocket fan-out to 1,000 clients, cold start and resident memory. Smoke run
+(``make bench-smoke``): the same steps on a few hundred issues, once each and briefly, with
+the asyncio load client (needs nothing beyond ``pip install -e '.[test]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import median
+
+from . import fanout, load, servers
+from .generate import generate
+from .load import get, post
+from .report import Results, Target, console, evaluate, load_average, machine, markdown, others_running, summarise
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+SERVER_CPU, LOAD_CPU = 0, 1
+
+FULL = dict(sizes=[10_000, 100_000], runs=3, throughput_s=10, latency_s=5, warmup_s=2, connections=32,
+            subscribers=1000, fanout_rounds=20, cold_starts=5, tool="wrk", servers=True)
+SMOKE = dict(sizes=[300], runs=1, throughput_s=0.5, latency_s=0.3, warmup_s=0, connections=4,
+             subscribers=20, fanout_rounds=3, cold_starts=1, tool="python", servers=False)
+
+
+class Bench:
+    def __init__(self, plan: dict, workdir: Path, results: Results) -> None:
+        self.plan = plan
+        self.workdir = workdir
+        self.results = results
+        self.logs = workdir / "logs"
+
+    def say(self, message: str) -> None:
+        print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    # --- load ------------------------------------------------------------------------------------
+
+    def load(self, url: str, requests_for, *, connections: int, duration: float, expect: int = 200,
+             warmup: float = 0.0) -> dict:
+        """Median figures of ``runs`` load runs (``requests_for(run)`` gives each run's requests)."""
+        plan = self.plan
+        if warmup:
+            load.run(plan["tool"], url, requests_for(-1), connections=connections, duration=warmup, expect=expect,
+                     cpu=LOAD_CPU)
+        runs = [load.run(plan["tool"], url, requests_for(run), connections=connections, duration=duration,
+                         expect=expect, cpu=LOAD_CPU) for run in range(plan["runs"])]
+        return summarise(runs)
+
+    def throughput(self, size, name: str, url: str, requests: list, detail: str, ceiling: float | None) -> dict:
+        figures = self.load(url, lambda run: requests, connections=self.plan["connections"],
+                            duration=self.plan["throughput_s"], warmup=self.plan["warmup_s"])
+        if ceiling:
+            figures["ratio"] = figures["rps"] / ceiling
+        self.results.add("ceiling" if ceiling is None else "throughput", size, name, figures, detail)
+        self.say(f"{name}: {figures['rps']:,.0f} req/s, p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms")
+        return figures
+
+    # --- sections --------------------------------------------------------------------------------
+
+    def startup_without_data(self) -> None:
+        """Cold start on a new repository (schema created), and idle resident memory."""
+        times = []
+        for i in range(self.plan["cold_starts"]):
+            repo = self.workdir / f"empty-{i}"
+            repo.mkdir()
+            with servers.crosslink(repo, self.logs / "cold-empty.log", cpu=SERVER_CPU) as server:
+                times.append(server.started_in)
+        self.results.add("startup", None, "cold start, new repository", {"started_s": median(times), "runs": times},
+                         "`crosslink serve` on a repository without `issues.db` (creates the schema)")
+        repo = self.workdir / "idle"
+        repo.mkdir()
+        with servers.crosslink(repo, self.logs / "idle.log", cpu=SERVER_CPU) as server:
+            for _ in range(5):
+                servers.http_status(server.port, servers.HEALTH)
+            time.sleep(1.0)
+            memory = server.memory()
+        self.results.add("memory", None, "idle RSS", memory, "a new repository, after start-up and 5 health checks")
+        self.say(f"cold start (new repo) {median(times) * 1000:.0f} ms; idle RSS {memory['rss_mb']:.1f} MB")
+
+    def server_comparison(self) -> None:
+        repo = self.workdir / "servers"
+        repo.mkdir()
+        for server in ("uvicorn", "granian", "hypercorn"):
+            if not servers.has_server(server):
+                self.say(f"{server} is not installed; skipped (pip install -e '.[bench]')")
+                continue
+            for app, start, path in (("Quart hello", servers.hello, "/"),
+                                     ("crosslink /api/v1/health", None, servers.HEALTH)):
+                log = self.logs / f"{server}-{'hello' if start else 'crosslink'}.log"
+                running = (start(log, server=server, cpu=SERVER_CPU) if start else
+                           servers.crosslink_on(server, repo, log, cpu=SERVER_CPU))
+                with running:
+                    figures = self.load(running.url, lambda run: [get(path)], connections=self.plan["connections"],
+                                        duration=self.plan["throughput_s"], warmup=self.plan["warmup_s"])
+                self.results.add("servers", None, server, figures, app)
+                self.say(f"{app} on {server}: {figures['rps']:,.0f} req/s")
+
+    def size(self, n: int) -> None:
+        plan, results = self.plan, self.results
+        repo = self.workdir / f"repo-{n}"
+        self.say(f"generating {n:,} issues (seed {plan['seed']})")
+        manifest = generate(repo, n, plan["seed"])
+        results.data[n] = {k: v for k, v in manifest.items() if k not in ("free_blockers", "comment_on")}
+        self.say(f"generated in {manifest['build_s'] + manifest['insert_s'] + manifest['index_s']:.1f} s, "
+                 f"{manifest['db_mib']:.0f} MiB")
+
+        times = []
+        for _ in range(plan["cold_starts"]):
+            with servers.crosslink(repo, self.logs / f"cold-{n}.log", cpu=SERVER_CPU) as server:
+                times.append(server.started_in)
+        results.add("startup", n, "cold start", {"started_s": median(times), "runs": times},
+                    f"`crosslink serve` on the {n:,}-issue repository")
+        self.say(f"cold start {median(times) * 1000:.0f} ms")
+
+        rng = random.Random(plan["seed"])
+        with servers.hello(self.logs / f"hello-{n}.log", cpu=SERVER_CPU) as hello:
+            ceiling = self.throughput(n, "bare Quart hello (ceiling)", hello.url, [get("/")], "GET /", None)["rps"]
+        with servers.crosslink(repo, self.logs / f"serve-{n}.log", cpu=SERVER_CPU) as server:
+            url = server.url
+            ids = rng.sample(range(1, n + 1), min(n, 10_000))
+            self.throughput(n, "GET /issues/:id", url, [get(f"/api/v1/issues/{i}") for i in ids],
+                            "GET /api/v1/issues/<random id>", ceiling)
+            labels = manifest["labels"]
+            self.throughput(n, "GET /issues, filtered, 50 items", url,
+                            [get(f"/api/v1/issues?label={label}&limit=50") for label in labels],
+                            "GET /api/v1/issues?label=<common label>&limit=50", ceiling)
+            for name, detail, requests_for, expect in scenarios(manifest, plan["runs"]):
+                figures = self.load(url, requests_for, connections=1, duration=plan["latency_s"], expect=expect,
+                                    warmup=min(1.0, plan["warmup_s"]))
+                results.add("latency", n, name, figures, detail)
+                self.say(f"{name}: p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms"
+                         + (f" ({figures['unexpected']} unexpected statuses)" if figures["unexpected"] else ""))
+            self.fanout(n, url, manifest)
+            memory = server.memory()
+            results.add("memory", n, "RSS after the workload", memory,
+                        f"the server on the {n:,}-issue repository after every measurement above")
+            self.say(f"RSS after the workload {memory['rss_mb']:.1f} MB (peak {memory['peak_mb']:.1f} MB)")
+        if not plan["keep"]:
+            shutil.rmtree(repo, ignore_errors=True)
+
+    def fanout(self, n: int, url: str, manifest: dict) -> None:
+        plan = self.plan
+        mutation = post(f"/api/v1/issues/{manifest['comment_on'][0]}/comments",
+                        {"content": "fan-out probe", "kind": "note"})
+        runs = [_run_async(fanout.run(url, mutation, subscribers=plan["subscribers"], rounds=plan["fanout_rounds"]))
+                for _ in range(plan["runs"])]
+        figures = {key: median(getattr(r, key) for r in runs)
+                   for key in ("last_p50_ms", "last_p99_ms", "each_p50_ms", "each_p99_ms", "post_to_all_p50_ms",
+                               "connect_s")}
+        figures.update(missing=sum(r.missing for r in runs), rounds=plan["fanout_rounds"], runs=plan["runs"],
+                       p50_ms=figures["last_p50_ms"], p99_ms=figures["last_p99_ms"])
+        self.results.add("fan-out", n, f"WebSocket fan-out, {plan['subscribers']:,} clients", figures,
+                         "a comment is added; time from its response to the last client's receipt")
+        self.say(f"fan-out to {plan['subscribers']}: last delivery p50 {figures['last_p50_ms']:.1f} ms, "
+                 f"p99 {figures['last_p99_ms']:.1f} ms, {figures['missing']} missing")
+
+
+def scenarios(m: dict, runs: int):
+    """Single-connection scenarios: (name, request shown, requests for run i, expected status)."""
+    words, chain = m["search"], m["chain"]
+
+    def same(requests):
+        return lambda run: requests
+
+    def search(kind):
+        return same([get(f"/api/v1/issues?search={w}&limit=50") for w in words[kind]])
+
+    free = m["free_blockers"]
+    per_run = max(1, len(free) // (runs + 1))
+
+    def blockers(run):  # every run (and the warm-up) gets blockers of its own: an edge can be added once
+        chunk = free[(run + 1) * per_run : (run + 2) * per_run]  # the warm-up is run -1
+        return [post(f"/api/v1/issues/{chain[0]}/block", {"blocker_id": b}) for b in chunk]
+
+    titles = [f"Benchmark issue {i}: {' '.join(words['medium'][i % 10:i % 10 + 3])}" for i in range(100)]
+    return [
+        ("search, medium word", "GET /api/v1/issues?search=<medium word>&limit=50", search("medium"), 200),
+        ("search, common word", "GET /api/v1/issues?search=<common word>&limit=50", search("common"), 200),
+        ("search, rare word", "GET /api/v1/issues?search=<rare word>&limit=50", search("rare"), 200),
+        ("search, 2 characters", f"GET /api/v1/issues?search={m['short_search']}&limit=50",
+         same([get(f"/api/v1/issues?search={m['short_search']}&limit=50")]), 200),
+        ("unified search, medium word", "GET /api/v1/search?q=<medium word>",
+         same([get(f"/api/v1/search?q={w}") for w in words["medium"]]), 200),
+        ("ready", "GET /api/v1/issues/ready?limit=50", same([get("/api/v1/issues/ready?limit=50")]), 200),
+        ("blocked", "GET /api/v1/issues/blocked?limit=50", same([get("/api/v1/issues/blocked?limit=50")]), 200),
+        ("tree", f"GET /api/v1/issues/<issue with {m['tree_size']} descendants>/tree",
+         same([get(f"/api/v1/issues/{m['tree_root']}/tree")]), 200),
+        ("create issue", "POST /api/v1/issues",
+         same([post("/api/v1/issues", {"title": t, "description": t * 3, "priority": "medium"}) for t in titles]), 201),
+        ("add comment", "POST /api/v1/issues/<random id>/comments",
+         same([post(f"/api/v1/issues/{i}/comments", {"content": titles[i % 100] * 4, "kind": "note"})
+               for i in m["comment_on"]]), 201),
+        ("add blocker, cycle refused", f"POST /api/v1/issues/<chain head>/block (blocker: chain tail, "
+         f"{len(chain):,}-issue chain) → 400", same([post(f"/api/v1/issues/{chain[0]}/block",
+                                                          {"blocker_id": chain[-1]})]), 400),
+        ("add blocker, no cycle", f"POST /api/v1/issues/<chain head>/block (blocker: unrelated issue; walks the "
+         f"{len(chain):,}-issue chain)", blockers, 200),
+    ]
+
+
+def targets(plan: dict) -> list[Target]:
+    big = max(plan["sizes"])
+    label = f"at {big // 1000}k" if big >= 1000 else f"at {big}"
+    found = [Target(f"GET /issues/:id ≥ 50 % of hello, {n // 1000 if n >= 1000 else n}{'k' if n >= 1000 else ''}",
+                    "throughput", n, "GET /issues/:id", "ratio", 0.5, at_least=True, unit="%") for n in plan["sizes"]]
+    for name in ("search, medium word", "search, common word", "search, rare word", "search, 2 characters",
+                 "unified search, medium word"):
+        found.append(Target(f"{name} p50 {label}", "latency", big, name, "p50_ms", 20))
+    found += [
+        Target(f"ready p50 {label}", "latency", big, "ready", "p50_ms", 30),
+        Target(f"blocked p50 {label}", "latency", big, "blocked", "p50_ms", 30),
+        Target(f"create issue p50 {label}", "latency", big, "create issue", "p50_ms", 3),
+        Target(f"cycle check (refused) p50 {label}", "latency", big, "add blocker, cycle refused", "p50_ms", 20),
+        Target(f"cycle check (added) p50 {label}", "latency", big, "add blocker, no cycle", "p50_ms", 20),
+        Target(f"fan-out to {plan['subscribers']:,} clients p99 {label}", "fan-out", big,
+               f"WebSocket fan-out, {plan['subscribers']:,} clients", "last_p99_ms", 100),
+        Target(f"cold start {label}", "startup", big, "cold start", "started_s", 1.0, unit="s"),
+        Target("cold start, new repository", "startup", None, "cold start, new repository", "started_s", 1.0, unit="s"),
+        Target("idle RSS", "memory", None, "idle RSS", "rss_mb", 100, unit="MB"),
+    ]
+    return found
+
+
+def _run_async(coroutine):
+    try:
+        import uvloop
+
+        return uvloop.run(coroutine)
+    except ImportError:
+        return asyncio.run(coroutine)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny data, one short run of each measurement")
+    parser.add_argument("--sizes", help="comma-separated issue counts (full: 10000,100000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tool", choices=["wrk", "python"], help="HTTP load generator (full: wrk)")
+    parser.add_argument("--no-servers", action="store_true", help="skip the granian/hypercorn comparison")
+    parser.add_argument("--out", type=Path, help="write the report here (full run: BENCHMARKS.md)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated repositories")
+    args = parser.parse_args(argv)
+
+    plan = dict(SMOKE if args.smoke else FULL, seed=args.seed, keep=args.keep)
+    if args.sizes:
+        plan["sizes"] = [int(s) for s in args.sizes.split(",")]
+    if args.tool:
+        plan["tool"] = args.tool
+    if args.no_servers:
+        plan["servers"] = False
+    if plan["tool"] == "wrk" and not load.wrk_available():
+        print("wrk is not installed (apt-get install wrk); use --tool python", file=sys.stderr)
+        return 2
+    out = args.out if args.out else (None if args.smoke else ROOT / "BENCHMARKS.md")
+    shown = " ".join(sys.argv[1:] if argv is None else argv)
+    if os.environ.get("MAKELEVEL"):
+        target = "make bench-smoke" if args.smoke else "make bench"
+        extra = shown.replace("--smoke", "").strip()
+        command = f"{target} BENCH_ARGS='{extra}'" if extra else target
+    else:
+        command = f"python -m bench {shown}".strip()
+
+    if (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {LOAD_CPU})  # the in-process clients (smoke load, fan-out) on the load core
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="smoke-" if args.smoke else "run-", dir=RESULTS))
+    results = Results(plan=plan, command=command, machine=machine())
+    others = others_running()
+    results.conditions = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_before": load_average(),
+                          "others": f"{len(others)} pytest process(es) running at the start" if others else "none seen"}
+    bench = Bench(plan, workdir, results)
+    began = time.perf_counter()
+    try:
+        bench.startup_without_data()
+        if plan["servers"]:
+            bench.server_comparison()
+        for n in plan["sizes"]:
+            bench.size(n)
+    finally:
+        results.conditions["load_after"] = load_average()
+        after = others_running()
+        if after:
+            results.conditions["others"] += f"; {len(after)} at the end"
+        (workdir / "results.json").write_text(json.dumps(
+            {"plan": plan, "machine": results.machine, "conditions": results.conditions,
+             "rows": [asdict(r) for r in results.rows]}, indent=1, default=str))
+        if args.smoke or not plan["keep"]:
+            for path in workdir.iterdir():
+                if path.is_dir() and path.name != "logs":
+                    shutil.rmtree(path, ignore_errors=True)
+    verdicts = evaluate(results, targets(plan))
+    print()
+    print(console(results, verdicts))
+    print(f"\n{len(results.rows)} measurements in {time.perf_counter() - began:.0f} s; logs and results.json in {workdir}")
+    if out:
+        out.write_text(markdown(results, verdicts))
+        print(f"wrote {out}")
+    if args.smoke:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

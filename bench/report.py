@@ -1,0 +1,328 @@
+"""Figures into words: the machine's description, the console table and ``BENCHMARKS.md``."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import sqlite3
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+
+PACKAGES = ["quart", "quart-schema", "pydantic", "tortoise-orm", "aiosqlite", "uvicorn", "uvloop", "httptools",
+            "orjson", "granian", "hypercorn"]
+NOTES = Path(__file__).with_name("notes.md")
+
+
+def _first(path: str, key: str) -> str:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def _command(*args: str) -> str:
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "absent"
+    return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr).strip() else "?"
+
+
+def others_running() -> list[str]:
+    """Other test or benchmark processes on the machine (they disturb timings)."""
+    done = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True)
+    me = os.getpid()
+    return [line.strip() for line in done.stdout.splitlines()
+            if "pytest" in line and int(line.split()[0]) != me and "ps -eo" not in line]
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def machine() -> dict[str, str]:
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    mem_kib = int(_first("/proc/meminfo", "MemTotal").split()[0]) if _first("/proc/meminfo", "MemTotal") != "?" else 0
+    return {
+        "cpu": _first("/proc/cpuinfo", "model name"),
+        "cores": str(os.cpu_count()),
+        "memory": f"{mem_kib / 2**20:.1f} GiB",
+        "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "sqlite": sqlite3.sqlite_version,
+        "packages": ", ".join(versions),
+        "wrk": _command("wrk", "--version").split(" Copyright")[0],
+        "commit": _command("git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"),
+    }
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One measurement: its section, data size (or None), name and figures."""
+
+    section: str
+    size: int | None
+    name: str
+    figures: dict
+    detail: str = ""  # the request or method, for the report
+
+
+@dataclass
+class Target:
+    label: str
+    section: str
+    size: int | None
+    name: str
+    key: str
+    limit: float
+    at_least: bool = False  # the figure must be >= limit (else <=)
+    unit: str = "ms"
+
+
+@dataclass
+class Results:
+    plan: dict
+    command: str
+    machine: dict
+    rows: list[Row] = field(default_factory=list)
+    conditions: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)  # size -> manifest summary
+
+    def add(self, section: str, size: int | None, name: str, figures: dict, detail: str = "") -> Row:
+        row = Row(section, size, name, figures, detail)
+        self.rows.append(row)
+        return row
+
+    def find(self, section: str, size: int | None, name: str) -> Row | None:
+        return next((r for r in self.rows if (r.section, r.size, r.name) == (section, size, name)), None)
+
+
+def summarise(runs: list) -> dict:
+    """Median figures of several load runs (each a LoadResult)."""
+    return {
+        "rps": median(r.rps for r in runs),
+        "p50_ms": median(r.p50_ms for r in runs),
+        "p99_ms": median(r.p99_ms for r in runs),
+        "max_ms": max(r.max_ms for r in runs),
+        "runs_rps": [round(r.rps) for r in runs],
+        "runs_p50_ms": [round(r.p50_ms, 2) for r in runs],
+        "errors": sum(r.errors for r in runs),
+        "unexpected": sum(r.unexpected for r in runs),
+        "requests": sum(r.requests for r in runs),
+    }
+
+
+def evaluate(results: Results, targets: list[Target]) -> list[dict]:
+    verdicts = []
+    for target in targets:
+        row = results.find(target.section, target.size, target.name)
+        value = None if row is None else row.figures.get(target.key)
+        if value is None:
+            status = "not measured"
+        elif target.at_least:
+            status = "met" if value >= target.limit else "MISSED"
+        else:
+            status = "met" if value <= target.limit else "MISSED"
+        verdicts.append({"target": target, "value": value, "status": status})
+    return verdicts
+
+
+def _num(value, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if unit == "%":
+        return f"{value * 100:.0f} %"
+    if isinstance(value, float):
+        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+    else:
+        text = f"{value:,}"
+    return f"{text} {unit}".strip()
+
+
+def _target_text(t: Target) -> str:
+    return ("≥ " if t.at_least else "≤ ") + _num(t.limit, t.unit)
+
+
+def size_name(size: int | None) -> str:
+    return "-" if size is None else (f"{size // 1000}k" if size >= 1000 and size % 1000 == 0 else str(size))
+
+
+# --- console -------------------------------------------------------------------------------------
+
+
+def console(results: Results, verdicts: list[dict]) -> str:
+    lines = [f"{'section':<11} {'size':>5}  {'measurement':<44} {'req/s':>8} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8}  other"]
+    lines.append("-" * len(lines[0]))
+    for row in results.rows:
+        f = row.figures
+        ratio = f"{f['ratio'] * 100:.0f}%" if "ratio" in f else ""
+        other = ", ".join(f"{k}={_num(v)}" for k, v in f.items()
+                          if k in ("started_s", "rss_mb", "peak_mb", "last_p50_ms", "last_p99_ms", "missing",
+                                   "seconds", "errors", "unexpected") and v not in (0, None)
+                          or k in ("last_p50_ms", "last_p99_ms") and v is not None)
+        lines.append(f"{row.section:<11} {size_name(row.size):>5}  {row.name[:44]:<44} {_num(f.get('rps')):>8} {ratio:>6} "
+                     f"{_num(f.get('p50_ms')):>8} {_num(f.get('p99_ms')):>8}  {other}")
+    lines.append("")
+    lines.append("targets:")
+    for v in verdicts:
+        t = v["target"]
+        lines.append(f"  {v['status']:<12} {t.label:<52} {_num(v['value'], t.unit):>10}  (target {_target_text(t)})")
+    return "\n".join(lines)
+
+
+# --- BENCHMARKS.md -------------------------------------------------------------------------------
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def markdown(results: Results, verdicts: list[dict]) -> str:
+    m, plan, c = results.machine, results.plan, results.conditions
+    out = ["# Benchmarks", ""]
+    out.append("Written by the benchmark suite in `bench/` (`make bench`); every figure below comes from the "
+               "run described here. Method, data and the notes on missed targets follow the tables.")
+    out += ["", "## The run", ""]
+    out.append(_table(["", ""], [
+        ["command", f"`{results.command}`"],
+        ["date", c.get("date", "?")],
+        ["commit", m["commit"]],
+        ["CPU", f"{m['cpu']}, {m['cores']} cores"],
+        ["memory", m["memory"]],
+        ["OS", m["os"]],
+        ["Python / SQLite", f"{m['python']} / SQLite {m['sqlite']}"],
+        ["packages", m["packages"]],
+        ["load generator", f"{plan['tool']} ({m['wrk']})" if plan["tool"] == "wrk" else plan["tool"]],
+        ["pinning", "server on CPU 0, load generator and WebSocket clients on CPU 1 (`taskset`)"],
+        ["runs", f"median of {plan['runs']} runs; throughput runs {plan['throughput_s']:g} s at "
+                 f"{plan['connections']} connections after a {plan['warmup_s']:g} s warm-up; latency runs "
+                 f"{plan['latency_s']:g} s at 1 connection"],
+        ["load average", f"{c.get('load_before', '?')} before, {c.get('load_after', '?')} after"],
+        ["other activity", c.get("others", "none seen")],
+    ]))
+
+    out += ["", "## Targets", ""]
+    rows = []
+    for v in verdicts:
+        t = v["target"]
+        rows.append([t.label, _num(v["value"], t.unit), _target_text(t), "**MISSED**" if v["status"] == "MISSED" else v["status"]])
+    out.append(_table(["target", "figure", "target", "verdict"], rows))
+
+    servers = [r for r in results.rows if r.section == "servers"]
+    if servers:
+        out += ["", "## ASGI servers (one worker, pinned to one core)", ""]
+        out.append(_table(["app", "server", "req/s (median)", "p50 ms", "p99 ms", "runs (req/s)"], [
+            [r.detail, r.name, _num(r.figures["rps"]), _num(r.figures["p50_ms"]), _num(r.figures["p99_ms"]),
+             " / ".join(f"{x:,}" for x in r.figures["runs_rps"])] for r in servers]))
+
+    for size in plan["sizes"]:
+        data = results.data.get(size, {})
+        out += ["", f"## {size:,} issues", ""]
+        if data:
+            counts = data["counts"]
+            out.append(f"Data (seed {data['seed']}): {counts['issues']:,} issues ({data['open']:,} open), "
+                       f"{counts['comments']:,} comments, {counts['labels']:,} labels, "
+                       f"{counts['dependencies']:,} dependency edges (a {len(data['chain']):,}-issue chain included), "
+                       f"{counts['milestones']:,} milestones, {counts['sessions']:,} sessions; "
+                       f"generated in {data['build_s'] + data['insert_s'] + data['index_s']:.1f} s "
+                       f"({data['insert_s']:.1f} s inserting, {data['index_s']:.1f} s indexing for search), "
+                       f"database {data['db_mib']:,.0f} MiB.")
+            out.append("")
+        through = [r for r in results.rows if r.size == size and r.section in ("ceiling", "throughput")]
+        if through:
+            out.append(_table(["throughput", "request", "req/s", "of hello", "p50 ms", "p99 ms", "runs (req/s)"], [
+                [r.name + _flaws(r), f"`{r.detail}`", _num(r.figures["rps"]),
+                 f"{r.figures['ratio'] * 100:.0f} %" if "ratio" in r.figures else "100 %",
+                 _num(r.figures["p50_ms"]), _num(r.figures["p99_ms"]),
+                 " / ".join(f"{x:,}" for x in r.figures["runs_rps"])] for r in through]))
+            out.append("")
+        lat = [r for r in results.rows if r.size == size and r.section == "latency"]
+        if lat:
+            out.append(_table(["latency (1 connection)", "request", "p50 ms", "p99 ms", "req/s", "runs (p50 ms)"], [
+                [r.name + _flaws(r), f"`{r.detail}`", _num(r.figures["p50_ms"]), _num(r.figures["p99_ms"]), _num(r.figures["rps"]),
+                 " / ".join(f"{x:g}" for x in r.figures["runs_p50_ms"])] for r in lat]))
+            out.append("")
+        other = [r for r in results.rows if r.size == size and r.section in ("fan-out", "startup", "memory")]
+        if other:
+            out.append(_table(["measurement", "figures", "how"], [
+                [r.name, _describe(r), r.detail] for r in other]))
+    general = [r for r in results.rows if r.size is None and r.section in ("startup", "memory")]
+    if general:
+        out += ["", "## Start-up and memory without data", ""]
+        out.append(_table(["measurement", "figures", "how"], [[r.name, _describe(r), r.detail] for r in general]))
+
+    out += ["", "## Method", "", METHOD.strip()]
+    if NOTES.exists():
+        out += ["", NOTES.read_text().strip()]
+    return "\n".join(out) + "\n"
+
+
+def _flaws(row: Row) -> str:
+    f, notes = row.figures, []
+    if f.get("errors"):
+        notes.append(f"{f['errors']} socket errors")
+    if f.get("unexpected"):
+        notes.append(f"{f['unexpected']} unexpected statuses")
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+def _describe(row: Row) -> str:
+    f = row.figures
+    if row.section == "fan-out":
+        return (f"response → last delivery p50 {_num(f['last_p50_ms'])} ms, p99 {_num(f['last_p99_ms'])} ms; "
+                f"response → each delivery p50 {_num(f['each_p50_ms'])} ms, p99 {_num(f['each_p99_ms'])} ms; "
+                f"request sent → last delivery p50 {_num(f['post_to_all_p50_ms'])} ms; "
+                f"{f['missing']} missing; {f['rounds']} rounds × {f['runs']} runs")
+    if row.section == "startup":
+        return f"median {_num(f['started_s'] * 1000)} ms (runs: {', '.join(f'{x * 1000:.0f}' for x in f['runs'])} ms)"
+    return f"RSS {_num(f['rss_mb'])} MB (peak {_num(f['peak_mb'])} MB)"
+
+
+METHOD = """
+* **Servers.** `crosslink serve --repo <generated repo> --no-autoload` (every built-in plugin, SQLite,
+  uvicorn with uvloop and httptools as `kernel/server.py` runs it) is pinned to CPU 0. The bare Quart
+  "hello" app (`bench/apps.py`) runs on the same core through the same `kernel.server.run`, so its
+  uvicorn configuration is identical; it is the ceiling each throughput figure is divided by, measured
+  in the same run at the same concurrency. For the server comparison, granian (`--interface asgi
+  --loop uvloop`, 1 worker) and hypercorn (`-k uvloop`, 1 worker) serve the same two apps.
+* **Load.** wrk (`-t1`, pinned to CPU 1) replays a shuffled list of requests from a generated Lua
+  script; p50/p99 are wrk's latency percentiles. Each figure is the median of the runs; "runs" lists
+  them. Throughput runs use many connections (the server's capacity); latency runs use one
+  connection (the time one request takes on an idle server). Writes run after the reads, on the
+  same data. The smoke mode (`make bench-smoke`) uses a small asyncio client instead of wrk and
+  checks only that everything runs.
+* **Requests.** GET by id: random ids of existing issues. The filtered list: open issues with one of
+  the five most common labels, 50 per page. Search: `GET /issues?search=<word>&limit=50` (open issues,
+  the route's default) for words of three frequencies in the generated text (a "common" word is in
+  several percent of the issues, a "medium" one in about 1 %, a "rare" one in a few hundredths of a
+  percent), a two-character query (not served by the trigram index), and the unified
+  `GET /search?q=<word>`. Ready and blocked: the first page of 50. Tree: an issue with 100 descendants.
+  Create: `POST /issues`. Comment: `POST /issues/<random>/comments`. Blockers: on a chain of 5,000
+  issues (each blocks the next), "the chain's first issue is blocked by its last" is refused as a
+  cycle after walking the whole chain, and "the first issue is blocked by <an unrelated issue>" walks
+  the whole chain, finds no cycle and inserts the edge.
+* **Fan-out.** 1,000 WebSocket clients subscribed to the `issues` channel in one process on CPU 1
+  (`bench/fanout.py`, minimal RFC 6455 clients that timestamp a frame when it is read); each round,
+  0.2 s apart, adds a comment; the figure is the time from the comment request's response to the
+  last client's receipt of the `issue_updated` event (p50/p99 over rounds), and to each receipt.
+* **Start-up and memory.** Cold start: from spawning `crosslink serve` to the first 200 on
+  `/api/v1/health`, polled every 2 ms (operating system caches warm). Resident memory: `VmRSS` of the
+  server process, idle (a new repository, after start-up and a few health checks) and after the whole
+  workload on the generated data.
+"""

@@ -1,0 +1,40 @@
+"""The benchmark suite's smoke mode runs end to end (``make bench-smoke``), so it never rots.
+
+Only that it runs and prints its table is checked: speed is never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_smoke_mode_prints_the_table():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MAKELEVEL", None)
+    done = subprocess.run([sys.executable, "-m", "bench", "--smoke"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "measurement" in out and "targets:" in out, out[-3000:]
+    for name in ("bare Quart hello (ceiling)", "GET /issues/:id", "GET /issues, filtered, 50 items",
+                 "search, medium word", "ready", "blocked", "tree", "create issue", "add comment",
+                 "add blocker, cycle refused", "WebSocket fan-out", "cold start", "idle RSS"):
+        assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"
+
+
+def test_generator_is_reproducible_from_its_seed(tmp_path):
+    from bench.generate import generate
+
+    first = generate(tmp_path / "a", 60, seed=7)
+    again = generate(tmp_path / "b", 60, seed=7)
+    other = generate(tmp_path / "c", 60, seed=8)
+    assert first["digest"] == again["digest"] != other["digest"]
+    assert first["counts"]["issues"] == 60 and first["counts"]["comments"] > 0
