@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kernel import ConfigSection, PluginInfo, StorageSpec, hookimpl
 
-from plugins.hub import ChangeSignal
+from plugins.hub import start_tracking
 
 from .config import AgentsConfig
 from .events import EVENTS
@@ -58,13 +58,7 @@ def crosslink_register_blueprints(kernel):
 async def crosslink_startup(kernel):
     """Record the current heartbeats, then watch the hub for the life of the server."""
     service = _service(kernel)
-    config = service.config
-    signal = ChangeSignal(service.hub, poll_seconds=config.poll_seconds, notifications=config.watch_files)
-    tracker = AgentTracker(kernel, service, signal)
-    await tracker.scan()  # prime: the state at startup is not announced
-    service.tracker = tracker
-    kernel.spawn(signal.run(), name="agents-hub-watch")
-    kernel.spawn(tracker.run(), name="agents-watcher")
+    await start_tracking(service, lambda signal: AgentTracker(kernel, service, signal), kernel.spawn, "agents")
 
 
 @hookimpl

@@ -34,7 +34,7 @@ from .rules import (
     lock_staleness,
     next_status_change,
 )
-from .watch import ChangeSignal
+from .watch import ChangeSignal, start_tracking
 from .worktrees import Worktree, find_worktree, list_worktrees, read_branch, read_kickoff_status
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "merge_heartbeats",
     "next_status_change",
     "read_branch",
+    "start_tracking",
     "read_heartbeats",
     "read_kickoff_status",
     "read_locks",

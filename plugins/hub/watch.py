@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("crosslink.hub")
 
@@ -101,3 +103,26 @@ class ChangeSignal:
             await asyncio.wait_for(self._stop.wait(), seconds)
         except asyncio.TimeoutError:
             pass
+
+
+async def start_tracking(
+    service: Any,
+    make_tracker: Callable[[ChangeSignal], Any],
+    spawn: Callable[[Coroutine, str], Any],
+    name: str,
+) -> Any:
+    """Start a plugin's hub tracker: prime it, then keep it and its change signal running.
+
+    ``service`` has ``hub`` (the checkout path), ``config`` (``poll_seconds``, ``watch_files``)
+    and a ``tracker`` attribute that receives the tracker. The first scan records the state at
+    startup without announcing it. ``spawn`` runs a coroutine for the life of the server
+    (``kernel.spawn``).
+    """
+    config = service.config
+    signal = ChangeSignal(service.hub, poll_seconds=config.poll_seconds, notifications=config.watch_files)
+    tracker = make_tracker(signal)
+    await tracker.scan()
+    service.tracker = tracker
+    spawn(signal.run(), f"{name}-hub-watch")
+    spawn(tracker.run(), f"{name}-watcher")
+    return tracker

@@ -6,7 +6,7 @@ import logging
 
 from kernel import ConfigSection, PluginInfo, StorageSpec, hookimpl
 
-from plugins.hub import ChangeSignal
+from plugins.hub import start_tracking
 
 from .config import LocksConfig
 from .events import EVENTS
@@ -63,13 +63,7 @@ def crosslink_register_blueprints(kernel):
 async def crosslink_startup(kernel):
     """Record the hub's current locks, then watch the hub for the life of the server."""
     service = _service(kernel)
-    config = service.config
-    signal = ChangeSignal(service.hub, poll_seconds=config.poll_seconds, notifications=config.watch_files)
-    tracker = LockTracker(kernel, service, signal)
-    await tracker.scan()  # prime: the state at startup is not announced
-    service.tracker = tracker
-    kernel.spawn(signal.run(), name="locks-hub-watch")
-    kernel.spawn(tracker.run(), name="locks-watcher")
+    await start_tracking(service, lambda signal: LockTracker(kernel, service, signal), kernel.spawn, "locks")
 
 
 @hookimpl
