@@ -152,7 +152,7 @@ async def run(base_url: str, mutation: Request, *, subscribers: int, rounds: int
                 client.received_at = None
             sent = time.perf_counter()
             writer.write(raw)
-            status = await _read_response(reader)
+            status = await asyncio.wait_for(_read_response(reader), round_timeout)
             answered = time.perf_counter()
             if status // 100 != 2:
                 raise RuntimeError(f"the mutating request answered {status}")

@@ -112,18 +112,22 @@ class Results:
 
 
 def summarise(runs: list) -> dict:
-    """Median figures of several load runs (each a LoadResult)."""
-    return {
+    """Median figures of several load runs (each a LoadResult); a run with no answer has none."""
+    answered = [r for r in runs if r.requests]
+    figures = {
         "rps": median(r.rps for r in runs),
-        "p50_ms": median(r.p50_ms for r in runs),
-        "p99_ms": median(r.p99_ms for r in runs),
-        "max_ms": max(r.max_ms for r in runs),
+        "p50_ms": median(r.p50_ms for r in answered) if answered else None,
+        "p99_ms": median(r.p99_ms for r in answered) if answered else None,
+        "max_ms": max((r.max_ms for r in answered), default=None),
         "runs_rps": [round(r.rps) for r in runs],
-        "runs_p50_ms": [round(r.p50_ms, 2) for r in runs],
+        "runs_p50_ms": [round(r.p50_ms, 2) if r.requests else None for r in runs],
         "errors": sum(r.errors for r in runs),
         "unexpected": sum(r.unexpected for r in runs),
         "requests": sum(r.requests for r in runs),
     }
+    if len(answered) < len(runs):
+        figures["unanswered_runs"] = len(runs) - len(answered)
+    return figures
 
 
 def evaluate(results: Results, targets: list[Target]) -> list[dict]:
@@ -172,7 +176,7 @@ def console(results: Results, verdicts: list[dict]) -> str:
         ratio = f"{f['ratio'] * 100:.0f}%" if "ratio" in f else ""
         other = ", ".join(f"{k}={_num(v)}" for k, v in f.items()
                           if k in ("started_s", "rss_mb", "peak_mb", "last_p50_ms", "last_p99_ms", "missing",
-                                   "seconds", "errors", "unexpected") and v not in (0, None)
+                                   "seconds", "errors", "unexpected", "unanswered_runs") and v not in (0, None)
                           or k in ("last_p50_ms", "last_p99_ms") and v is not None)
         lines.append(f"{row.section:<11} {size_name(row.size):>5}  {row.name[:44]:<44} {_num(f.get('rps')):>8} {ratio:>6} "
                      f"{_num(f.get('p50_ms')):>8} {_num(f.get('p99_ms')):>8}  {other}")
@@ -256,7 +260,7 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
         if lat:
             out.append(_table(["latency (1 connection)", "request", "p50 ms", "p99 ms", "req/s", "runs (p50 ms)"], [
                 [r.name + _flaws(r), f"`{r.detail}`", _num(r.figures["p50_ms"]), _num(r.figures["p99_ms"]), _num(r.figures["rps"]),
-                 " / ".join(f"{x:g}" for x in r.figures["runs_p50_ms"])] for r in lat]))
+                 " / ".join("-" if x is None else f"{x:g}" for x in r.figures["runs_p50_ms"])] for r in lat]))
             out.append("")
         other = [r for r in results.rows if r.size == size and r.section in ("fan-out", "startup", "memory")]
         if other:
@@ -279,6 +283,8 @@ def _flaws(row: Row) -> str:
         notes.append(f"{f['errors']} socket errors")
     if f.get("unexpected"):
         notes.append(f"{f['unexpected']} unexpected statuses")
+    if f.get("unanswered_runs"):
+        notes.append(f"{f['unanswered_runs']} runs without a single answer")
     return f" ({', '.join(notes)})" if notes else ""
 
 
