@@ -19,7 +19,8 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
@@ -47,6 +48,7 @@ class Bench:
         self.results = results
         self.logs = workdir / "logs"
         self.server: servers.Server | None = None  # the crosslink server being measured
+        self.failures: list[str] = []
 
     def say(self, message: str) -> None:
         print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -57,14 +59,18 @@ class Bench:
              warmup: float = 0.0) -> dict:
         """Median figures of ``runs`` load runs (``requests_for(run)`` gives each run's requests)."""
         plan = self.plan
+        warm = None
         if warmup:
-            load.run(plan["tool"], url, requests_for(-1), connections=connections, duration=warmup, expect=expect,
-                     cpu=LOAD_CPU)
+            warm = load.run(plan["tool"], url, requests_for(-1), connections=connections, duration=warmup,
+                            expect=expect, cpu=LOAD_CPU)
         runs = [load.run(plan["tool"], url, requests_for(run), connections=connections, duration=duration,
                          expect=expect, cpu=LOAD_CPU) for run in range(plan["runs"])]
         if any(r.requests == 0 for r in runs) and self.server is not None:
             self.dump_server("no-answer")
-        return summarise(runs)
+        figures = summarise(runs)
+        if warm is not None:
+            figures["warmup_requests"] = warm.requests
+        return figures
 
     def dump_server(self, why: str) -> None:
         """A stack dump of the server under test (py-spy), when it stopped answering."""
@@ -132,6 +138,8 @@ class Bench:
         repo = self.workdir / f"repo-{n}"
         self.say(f"generating {n:,} issues (seed {plan['seed']})")
         manifest = generate(repo, n, plan["seed"])
+        pristine = self.workdir / f"pristine-{n}.db"
+        shutil.copyfile(repo / ".crosslink" / "issues.db", pristine)
         results.data[n] = {k: v for k, v in manifest.items() if k not in ("free_blockers", "comment_on")}
         self.say(f"generated in {manifest['build_s'] + manifest['insert_s'] + manifest['index_s']:.1f} s, "
                  f"{manifest['db_mib']:.0f} MiB")
@@ -147,28 +155,67 @@ class Bench:
         rng = random.Random(plan["seed"])
         with servers.hello(self.logs / f"hello-{n}.log", cpu=SERVER_CPU) as hello:
             ceiling = self.throughput(n, "bare Quart hello (ceiling)", hello.url, [get("/")], "GET /", None)["rps"]
+        reads = [s for s in scenarios(manifest, plan["runs"]) if not s.writes]
+        writes = [s for s in scenarios(manifest, plan["runs"]) if s.writes]
         with servers.crosslink(repo, self.logs / f"serve-{n}.log", cpu=SERVER_CPU) as server:
             self.server, url = server, server.url
             ids = rng.sample(range(1, n + 1), min(n, 10_000))
-            self.throughput(n, "GET /issues/:id", url, [get(f"/api/v1/issues/{i}") for i in ids],
-                            "GET /api/v1/issues/<random id>", ceiling)
-            labels = manifest["labels"]
-            self.throughput(n, "GET /issues, filtered, 50 items", url,
-                            [get(f"/api/v1/issues?label={label}&limit=50") for label in labels],
-                            "GET /api/v1/issues?label=<common label>&limit=50", ceiling)
-            for name, detail, requests_for, expect in scenarios(manifest, plan["runs"]):
-                figures = self.load(url, requests_for, connections=1, duration=plan["latency_s"], expect=expect,
-                                    warmup=min(1.0, plan["warmup_s"]))
-                results.add("latency", n, name, figures, detail)
-                self.say(f"{name}: p50 {_num(figures['p50_ms'])} ms, p99 {_num(figures['p99_ms'])} ms{_flaws_of(figures)}")
-            self.fanout(n, url, manifest)
+            self.guarded(lambda: self.throughput(n, "GET /issues/:id", url, [get(f"/api/v1/issues/{i}") for i in ids],
+                                                 "GET /api/v1/issues/<random id>", ceiling))
+            self.guarded(lambda: self.throughput(
+                n, "GET /issues, filtered, 50 items", url,
+                [get(f"/api/v1/issues?label={label}&limit=50") for label in manifest["labels"]],
+                "GET /api/v1/issues?label=<common label>&limit=50", ceiling))
+            for scenario in reads:
+                self.guarded(lambda: self.latency(n, url, scenario))
+            self.guarded(lambda: self.fanout(n, url, manifest))
             memory = server.memory()
             results.add("memory", n, "RSS after the workload", memory,
-                        f"the server on the {n:,}-issue repository after every measurement above")
+                        f"the server on the {n:,}-issue repository after the reads and the fan-out above")
             self.say(f"RSS after the workload {memory['rss_mb']:.1f} MB (peak {memory['peak_mb']:.1f} MB)")
-            self.server = None
+        # each write scenario starts from the generated data: a run adds thousands of rows, and
+        # the search index takes them in later (see the catch-up figure) while writes wait
+        for scenario in writes:
+            restore(repo, pristine)
+            with servers.crosslink(repo, self.logs / f"serve-{n}-writes.log", cpu=SERVER_CPU) as server:
+                self.server = server
+                figures = self.guarded(lambda: self.latency(n, server.url, scenario))
+                if scenario.catch_up and figures:
+                    self.guarded(lambda: self.catch_up(n, server, manifest, figures))
+        self.server = None
         if not plan["keep"]:
             shutil.rmtree(repo, ignore_errors=True)
+            pristine.unlink(missing_ok=True)
+
+    def guarded(self, measure):
+        """Run one measurement; a failure is reported and the suite goes on with the next."""
+        try:
+            return measure()
+        except Exception as exc:  # noqa: BLE001 - one broken measurement must not lose the others
+            self.failures.append(f"{type(exc).__name__}: {exc}")
+            self.say(f"measurement failed: {type(exc).__name__}: {str(exc)[:500]}")
+            if self.server is not None:
+                self.dump_server("failure")
+            return None
+
+    def latency(self, n: int, url: str, scenario: Scenario) -> dict:
+        figures = self.load(url, scenario.requests_for, connections=1, duration=self.plan["latency_s"],
+                            expect=scenario.expect, warmup=min(1.0, self.plan["warmup_s"]))
+        self.results.add("latency", n, scenario.name, figures, scenario.detail)
+        self.say(f"{scenario.name}: p50 {_num(figures['p50_ms'])} ms, p99 {_num(figures['p99_ms'])} ms"
+                 f"{_flaws_of(figures)}")
+        return figures
+
+    def catch_up(self, n: int, server: servers.Server, manifest: dict, figures: dict) -> None:
+        """The first search after the write runs: the plugin takes the queued rows into its index."""
+        queued = figures["requests"] + figures.get("warmup_requests", 0)
+        began = time.perf_counter()
+        status = servers.http_status(server.port, f"/api/v1/issues?search={manifest['search']['medium'][0]}&limit=1",
+                                     timeout=900)
+        seconds = time.perf_counter() - began
+        self.results.add("index", n, "first search after the create-issue runs", {"seconds": seconds, "queued": queued,
+                         "status": status}, f"the search index takes in {queued:,} new issues before answering")
+        self.say(f"first search after {queued:,} creates: {seconds:.2f} s (status {status})")
 
     def fanout(self, n: int, url: str, manifest: dict) -> None:
         plan = self.plan
@@ -191,8 +238,18 @@ def _flaws_of(figures: dict) -> str:
     return _flaws(Row("", None, "", figures))
 
 
-def scenarios(m: dict, runs: int):
-    """Single-connection scenarios: (name, request shown, requests for run i, expected status)."""
+@dataclass
+class Scenario:
+    name: str
+    detail: str  # the request, as the report shows it
+    requests_for: Callable[[int], list]  # the requests of run i (-1: the warm-up)
+    expect: int = 200
+    writes: bool = False
+    catch_up: bool = False  # time the first search afterwards
+
+
+def scenarios(m: dict, runs: int) -> list[Scenario]:
+    """The single-connection scenarios, reads then writes."""
     words, chain = m["search"], m["chain"]
 
     def same(requests):
@@ -205,36 +262,46 @@ def scenarios(m: dict, runs: int):
     # and adds the edge; an edge can be added once, so every run (and the warm-up) has pairs of its own
     heads, free = chain[:10], m["free_blockers"]
     pairs = [(heads[i % len(heads)], free[i // len(heads)]) for i in range(len(heads) * len(free))]
-    per_run = max(1, len(pairs) // (runs + 1))
+    per_run = min(load.MAX_REQUESTS, max(1, len(pairs) // (runs + 1)))
 
-    def blockers(run):  # the warm-up is run -1
+    def blockers(run):
         chunk = pairs[(run + 1) * per_run : (run + 2) * per_run]
         return [post(f"/api/v1/issues/{blocked}/block", {"blocker_id": b}) for blocked, b in chunk]
 
     titles = [f"Benchmark issue {i}: {' '.join(words['medium'][i % 10:i % 10 + 3])}" for i in range(100)]
+    short = m["short_search"]
     return [
-        ("search, medium word", "GET /api/v1/issues?search=<medium word>&limit=50", search("medium"), 200),
-        ("search, common word", "GET /api/v1/issues?search=<common word>&limit=50", search("common"), 200),
-        ("search, rare word", "GET /api/v1/issues?search=<rare word>&limit=50", search("rare"), 200),
-        ("search, 2 characters", f"GET /api/v1/issues?search={m['short_search']}&limit=50",
-         same([get(f"/api/v1/issues?search={m['short_search']}&limit=50")]), 200),
-        ("unified search, medium word", "GET /api/v1/search?q=<medium word>",
-         same([get(f"/api/v1/search?q={w}") for w in words["medium"]]), 200),
-        ("ready", "GET /api/v1/issues/ready?limit=50", same([get("/api/v1/issues/ready?limit=50")]), 200),
-        ("blocked", "GET /api/v1/issues/blocked?limit=50", same([get("/api/v1/issues/blocked?limit=50")]), 200),
-        ("tree", f"GET /api/v1/issues/<issue with {m['tree_size']} descendants>/tree",
-         same([get(f"/api/v1/issues/{m['tree_root']}/tree")]), 200),
-        ("create issue", "POST /api/v1/issues",
-         same([post("/api/v1/issues", {"title": t, "description": t * 3, "priority": "medium"}) for t in titles]), 201),
-        ("add comment", "POST /api/v1/issues/<random id>/comments",
-         same([post(f"/api/v1/issues/{i}/comments", {"content": titles[i % 100] * 4, "kind": "note"})
-               for i in m["comment_on"]]), 201),
-        ("add blocker, cycle refused", f"POST /api/v1/issues/<chain head>/block (blocker: chain tail, "
-         f"{len(chain):,}-issue chain) → 400", same([post(f"/api/v1/issues/{chain[0]}/block",
-                                                          {"blocker_id": chain[-1]})]), 400),
-        ("add blocker, no cycle", f"POST /api/v1/issues/<one of the chain's first 10>/block (blocker: an unrelated "
-         f"issue; walks at least {len(chain) - 10:,} issues of the chain)", blockers, 200),
+        Scenario("search, medium word", "GET /api/v1/issues?search=<medium word>&limit=50", search("medium")),
+        Scenario("search, common word", "GET /api/v1/issues?search=<common word>&limit=50", search("common")),
+        Scenario("search, rare word", "GET /api/v1/issues?search=<rare word>&limit=50", search("rare")),
+        Scenario("search, 2 characters", f"GET /api/v1/issues?search={short}&limit=50",
+                 same([get(f"/api/v1/issues?search={short}&limit=50")])),
+        Scenario("unified search, medium word", "GET /api/v1/search?q=<medium word>",
+                 same([get(f"/api/v1/search?q={w}") for w in words["medium"]])),
+        Scenario("ready", "GET /api/v1/issues/ready?limit=50", same([get("/api/v1/issues/ready?limit=50")])),
+        Scenario("blocked", "GET /api/v1/issues/blocked?limit=50", same([get("/api/v1/issues/blocked?limit=50")])),
+        Scenario("tree", f"GET /api/v1/issues/<issue with {m['tree_size']} descendants>/tree",
+                 same([get(f"/api/v1/issues/{m['tree_root']}/tree")])),
+        Scenario("create issue", "POST /api/v1/issues",
+                 same([post("/api/v1/issues", {"title": t, "description": t * 3, "priority": "medium"})
+                       for t in titles]), 201, writes=True, catch_up=True),
+        Scenario("add comment", "POST /api/v1/issues/<random id>/comments",
+                 same([post(f"/api/v1/issues/{i}/comments", {"content": titles[i % 100] * 4, "kind": "note"})
+                       for i in m["comment_on"]]), 201, writes=True),
+        Scenario("add blocker, cycle refused", f"POST /api/v1/issues/<chain head>/block (blocker: chain tail, "
+                 f"{len(chain):,}-issue chain) → 400",
+                 same([post(f"/api/v1/issues/{chain[0]}/block", {"blocker_id": chain[-1]})]), 400, writes=True),
+        Scenario("add blocker, no cycle", f"POST /api/v1/issues/<one of the chain's first 10>/block (blocker: an "
+                 f"unrelated issue; walks at least {len(chain) - 10:,} issues of the chain)", blockers, writes=True),
     ]
+
+
+def restore(repo: Path, pristine: Path) -> None:
+    """Put the generated database back (no server may be running on it)."""
+    db = repo / ".crosslink" / "issues.db"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(pristine, db)
 
 
 def targets(plan: dict) -> list[Target]:
@@ -317,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             bench.size(n)
     finally:
         results.conditions["load_after"] = load_average()
+        results.conditions["failures"] = bench.failures
         after = others_running()
         if after:
             results.conditions["others"] += f"; {len(after)} at the end"
@@ -337,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {out}")
     if args.smoke:
         shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return 1 if bench.failures else 0
 
 
 if __name__ == "__main__":

@@ -113,7 +113,13 @@ def _lua_string(value: str | bytes) -> str:
     return '"' + "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\{b:03d}" for b in data) + '"'
 
 
+#: LuaJIT allows 65,536 constants in a chunk; each request holds up to three
+MAX_REQUESTS = 20_000
+
+
 def lua_script(requests: list[Request]) -> str:
+    if len(requests) > MAX_REQUESTS:
+        raise ValueError(f"{len(requests)} requests in one wrk script; at most {MAX_REQUESTS}")
     rows = ",\n".join(
         "{" + ", ".join([_lua_string(r.method), _lua_string(r.path), _lua_string(r.body) if r.body is not None else "nil"]) + "}"
         for r in requests

@@ -176,10 +176,12 @@ def console(results: Results, verdicts: list[dict]) -> str:
         ratio = f"{f['ratio'] * 100:.0f}%" if "ratio" in f else ""
         other = ", ".join(f"{k}={_num(v)}" for k, v in f.items()
                           if k in ("started_s", "rss_mb", "peak_mb", "last_p50_ms", "last_p99_ms", "missing",
-                                   "seconds", "errors", "unexpected", "unanswered_runs") and v not in (0, None)
+                                   "seconds", "queued", "errors", "unexpected", "unanswered_runs") and v not in (0, None)
                           or k in ("last_p50_ms", "last_p99_ms") and v is not None)
         lines.append(f"{row.section:<11} {size_name(row.size):>5}  {row.name[:44]:<44} {_num(f.get('rps')):>8} {ratio:>6} "
                      f"{_num(f.get('p50_ms')):>8} {_num(f.get('p99_ms')):>8}  {other}")
+    for failure in results.conditions.get("failures", []):
+        lines.append(f"FAILED: {failure[:300]}")
     lines.append("")
     lines.append("targets:")
     for v in verdicts:
@@ -220,6 +222,9 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
         ["load average", f"{c.get('load_before', '?')} before, {c.get('load_after', '?')} after"],
         ["other activity", c.get("others", "none seen")],
     ]))
+    if c.get("failures"):
+        out += ["", "**Measurements that failed in this run:**", ""]
+        out += [f"* {failure}" for failure in c["failures"]]
 
     out += ["", "## Targets", ""]
     rows = []
@@ -262,7 +267,7 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
                 [r.name + _flaws(r), f"`{r.detail}`", _num(r.figures["p50_ms"]), _num(r.figures["p99_ms"]), _num(r.figures["rps"]),
                  " / ".join("-" if x is None else f"{x:g}" for x in r.figures["runs_p50_ms"])] for r in lat]))
             out.append("")
-        other = [r for r in results.rows if r.size == size and r.section in ("fan-out", "startup", "memory")]
+        other = [r for r in results.rows if r.size == size and r.section in ("fan-out", "index", "startup", "memory")]
         if other:
             out.append(_table(["measurement", "figures", "how"], [
                 [r.name, _describe(r), r.detail] for r in other]))
@@ -295,6 +300,8 @@ def _describe(row: Row) -> str:
                 f"response → each delivery p50 {_num(f['each_p50_ms'])} ms, p99 {_num(f['each_p99_ms'])} ms; "
                 f"request sent → last delivery p50 {_num(f['post_to_all_p50_ms'])} ms; "
                 f"{f['missing']} missing; {f['rounds']} rounds × {f['runs']} runs")
+    if row.section == "index":
+        return f"{_num(f['seconds'])} s (HTTP {f['status']}) with {f['queued']:,} new issues queued for the index"
     if row.section == "startup":
         return f"median {_num(f['started_s'] * 1000)} ms (runs: {', '.join(f'{x * 1000:.0f}' for x in f['runs'])} ms)"
     return f"RSS {_num(f['rss_mb'])} MB (peak {_num(f['peak_mb'])} MB)"
