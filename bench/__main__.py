@@ -258,6 +258,10 @@ def scenarios(m: dict, runs: int) -> list[Scenario]:
     def search(kind):
         return same([get(f"/api/v1/issues?search={w}&limit=50") for w in words[kind]])
 
+    def matching(kind):
+        counts = words[f"{kind}_matches"]
+        return f"<a word in {counts[0]:,}-{counts[-1]:,} issues>"
+
     # "chain[j] blocked by x" for x outside the chain walks the rest of the chain (all but j issues)
     # and adds the edge; an edge can be added once, so every run (and the warm-up) has pairs of its own
     heads, free = chain[:10], m["free_blockers"]
@@ -271,12 +275,12 @@ def scenarios(m: dict, runs: int) -> list[Scenario]:
     titles = [f"Benchmark issue {i}: {' '.join(words['medium'][i % 10:i % 10 + 3])}" for i in range(100)]
     short = m["short_search"]
     return [
-        Scenario("search, medium word", "GET /api/v1/issues?search=<medium word>&limit=50", search("medium")),
-        Scenario("search, common word", "GET /api/v1/issues?search=<common word>&limit=50", search("common")),
-        Scenario("search, rare word", "GET /api/v1/issues?search=<rare word>&limit=50", search("rare")),
+        Scenario("search, medium word", f"GET /api/v1/issues?search={matching('medium')}&limit=50", search("medium")),
+        Scenario("search, common word", f"GET /api/v1/issues?search={matching('common')}&limit=50", search("common")),
+        Scenario("search, rare word", f"GET /api/v1/issues?search={matching('rare')}&limit=50", search("rare")),
         Scenario("search, 2 characters", f"GET /api/v1/issues?search={short}&limit=50",
                  same([get(f"/api/v1/issues?search={short}&limit=50")])),
-        Scenario("unified search, medium word", "GET /api/v1/search?q=<medium word>",
+        Scenario("unified search, medium word", f"GET /api/v1/search?q={matching('medium')}",
                  same([get(f"/api/v1/search?q={w}") for w in words["medium"]])),
         Scenario("ready", "GET /api/v1/issues/ready?limit=50", same([get("/api/v1/issues/ready?limit=50")])),
         Scenario("blocked", "GET /api/v1/issues/blocked?limit=50", same([get("/api/v1/issues/blocked?limit=50")])),
@@ -327,6 +331,18 @@ def targets(plan: dict) -> list[Target]:
     return found
 
 
+def render(path: Path, out: Path) -> int:
+    saved = json.loads(path.read_text())
+    results = Results(plan=saved["plan"], command=saved["command"], machine=saved["machine"],
+                      conditions=saved["conditions"], data={int(k): v for k, v in saved["data"].items()},
+                      rows=[Row(**row) for row in saved["rows"]])
+    verdicts = evaluate(results, targets(results.plan))
+    print(console(results, verdicts))
+    out.write_text(markdown(results, verdicts))
+    print(f"wrote {out}")
+    return 0
+
+
 def _run_async(coroutine):
     try:
         import uvloop
@@ -345,7 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-servers", action="store_true", help="skip the granian/hypercorn comparison")
     parser.add_argument("--out", type=Path, help="write the report here (full run: BENCHMARKS.md)")
     parser.add_argument("--keep", action="store_true", help="keep the generated repositories")
+    parser.add_argument("--render", type=Path, metavar="RESULTS_JSON",
+                        help="measure nothing: write the report of an earlier run again (e.g. after editing "
+                             "bench/notes.md)")
     args = parser.parse_args(argv)
+    if args.render:
+        return render(args.render, args.out or ROOT / "BENCHMARKS.md")
 
     plan = dict(SMOKE if args.smoke else FULL, seed=args.seed, keep=args.keep)
     if args.sizes:
@@ -389,8 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         if after:
             results.conditions["others"] += f"; {len(after)} at the end"
         (workdir / "results.json").write_text(json.dumps(
-            {"plan": plan, "machine": results.machine, "conditions": results.conditions,
-             "rows": [asdict(r) for r in results.rows]}, indent=1, default=str))
+            {"plan": plan, "command": command, "machine": results.machine, "conditions": results.conditions,
+             "data": results.data, "rows": [asdict(r) for r in results.rows]}, indent=1, default=str))
         if args.smoke or not plan["keep"]:
             for path in workdir.iterdir():
                 if path.is_dir() and path.name != "logs":

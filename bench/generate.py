@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import math
 import random
 import sqlite3
 import subprocess
@@ -136,14 +137,15 @@ def build(n: int, seed: int, chain_length: int | None = None) -> dict:
         sessions.append((to_db(started), ended, rng.randint(1, n), words.text(10, 40), words.text(3, 8),
                          AGENTS[s % len(AGENTS)]))
 
-    # words to search for: frequent, middling and rare (rank in the Zipf vocabulary)
-    search = {"common": words.words[25:30], "medium": words.words[300:310], "rare": words.words[3000:3010]}
+    # candidate words to search for; write() keeps those matching about 10 %, 1 % and 0.1 % of
+    # the issues (a word is also found inside longer words: substring search)
+    candidates = words.words[::10]
     return {
         "issues": issues, "labels": labels, "dependencies": deps, "comments": comments,
         "milestones": milestones, "milestone_issues": members, "sessions": sessions,
         "manifest": {
             "issues": n, "seed": seed, "chain": chain, "tree_root": tree_root, "tree_size": tree_size,
-            "search": search, "short_search": "ta", "labels": LABELS[:5],
+            "search": candidates, "short_search": "ta", "labels": LABELS[:5],
             "free_blockers": [k for k in rng.sample(range(1, n + 1), min(n, 40000)) if k not in in_chain],
             "comment_on": rng.sample(range(1, n + 1), min(n, 5000)),
         },
@@ -186,8 +188,30 @@ async def write(repo: Path, data: dict) -> dict[str, float]:
         began = time.perf_counter()
         await kernel.services.require("issues").search.prepare()  # the queued rows into the FTS index
         timings["index_s"] = time.perf_counter() - began
+        data["manifest"]["search"] = await search_words(kernel.db, data["manifest"]["search"], len(data["issues"]))
         await kernel.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return timings
+
+
+#: the share of issues a search word matches (title, description or a comment), per class
+SEARCH_BANDS = {"common": 0.10, "medium": 0.01, "rare": 0.001}
+
+
+async def search_words(db, candidates: list[str], n: int, per_band: int = 10) -> dict[str, list[str]]:
+    """The candidates whose match counts come closest to each band (counted in the FTS index)."""
+    from plugins.issues.search import FTS_TABLE, fts_phrase
+
+    counts = {}
+    for word in candidates:
+        counts[word] = await db.fetch_value(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?",
+                                            [fts_phrase(word)])
+    chosen = {}
+    for band, share in SEARCH_BANDS.items():
+        target = max(1.0, share * n)
+        ranked = sorted((w for w in counts if counts[w]), key=lambda w: (abs(math.log(counts[w] / target)), w))
+        chosen[band] = ranked[:per_band]
+        chosen[f"{band}_matches"] = sorted(counts[w] for w in chosen[band])
+    return chosen
 
 
 def digest(db_path: Path) -> str:

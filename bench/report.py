@@ -317,19 +317,24 @@ METHOD = """
 * **Load.** wrk (`-t1`, pinned to CPU 1) replays a shuffled list of requests from a generated Lua
   script; p50/p99 are wrk's latency percentiles. Each figure is the median of the runs; "runs" lists
   them. Throughput runs use many connections (the server's capacity); latency runs use one
-  connection (the time one request takes on an idle server). Writes run after the reads, on the
-  same data. The smoke mode (`make bench-smoke`) uses a small asyncio client instead of wrk and
-  checks only that everything runs.
+  connection (the time one request takes on an idle server). The smoke mode (`make bench-smoke`)
+  uses a small asyncio client instead of wrk and checks only that everything runs. wrk rather than a
+  Python client: a Python client costs about as much per request as the server does, so on the
+  other core it would be the bottleneck; wrk is written in C and uses a fraction of its core.
 * **Requests.** GET by id: random ids of existing issues. The filtered list: open issues with one of
   the five most common labels, 50 per page. Search: `GET /issues?search=<word>&limit=50` (open issues,
-  the route's default) for words of three frequencies in the generated text (a "common" word is in
-  several percent of the issues, a "medium" one in about 1 %, a "rare" one in a few hundredths of a
-  percent), a two-character query (not served by the trigram index), and the unified
-  `GET /search?q=<word>`. Ready and blocked: the first page of 50. Tree: an issue with 100 descendants.
-  Create: `POST /issues`. Comment: `POST /issues/<random>/comments`. Blockers: on a chain of 5,000
-  issues (each blocks the next), "the chain's first issue is blocked by its last" is refused as a
-  cycle after walking the whole chain, and "the first issue is blocked by <an unrelated issue>" walks
-  the whole chain, finds no cycle and inserts the edge.
+  the route's default; `total` counts every match) for ten words in each of three classes, chosen by
+  the generator from the search index for how many issues they match (about 10 %, 1 % and 0.1 % of
+  the issues, counting title, description and comments; the exact ranges are in the request column),
+  a two-character query (too short for the trigram index: a scan), and the unified
+  `GET /search?q=<word>`. Ready and blocked: the first page of 50. Tree: an issue with 100
+  descendants. Create: `POST /issues`. Comment: `POST /issues/<random>/comments`. Blockers: on a chain
+  of 5,000 issues (each blocks the next), "the chain's first issue is blocked by its last" is refused
+  as a cycle after walking the whole chain, and "one of the first 10 is blocked by <an unrelated
+  issue>" walks the rest of the chain, finds no cycle and inserts the edge.
+* **Writes** run after the reads, each write scenario on a server started on a fresh copy of the
+  generated database (a create run adds tens of thousands of issues). After the create runs, the
+  first search is timed: the issues plugin takes the queued rows into its search index first.
 * **Fan-out.** 1,000 WebSocket clients subscribed to the `issues` channel in one process on CPU 1
   (`bench/fanout.py`, minimal RFC 6455 clients that timestamp a frame when it is read); each round,
   0.2 s apart, adds a comment; the figure is the time from the comment request's response to the
