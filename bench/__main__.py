@@ -28,7 +28,7 @@ from statistics import median
 from . import fanout, load, servers
 from .generate import generate
 from .load import get, post
-from .report import (Results, Row, Target, _flaws, _num, console, evaluate, load_average, machine, markdown,
+from .report import (Results, Row, Target, flaws, num, console, evaluate, load_average, machine, markdown,
                      others_running, summarise)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,8 +89,8 @@ class Bench:
         if ceiling:
             figures["ratio"] = figures["rps"] / ceiling
         self.results.add("ceiling" if ceiling is None else "throughput", size, name, figures, detail)
-        self.say(f"{name}: {figures['rps']:,.0f} req/s, p50 {_num(figures['p50_ms'])} ms, "
-                 f"p99 {_num(figures['p99_ms'])} ms{_flaws_of(figures)}")
+        self.say(f"{name}: {figures['rps']:,.0f} req/s, p50 {num(figures['p50_ms'])} ms, "
+                 f"p99 {num(figures['p99_ms'])} ms{_flaws_of(figures)}")
         return figures
 
     # --- sections --------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ class Bench:
         figures = self.load(url, scenario.requests_for, connections=1, duration=self.plan["latency_s"],
                             expect=scenario.expect, warmup=min(1.0, self.plan["warmup_s"]))
         self.results.add("latency", n, scenario.name, figures, scenario.detail)
-        self.say(f"{scenario.name}: p50 {_num(figures['p50_ms'])} ms, p99 {_num(figures['p99_ms'])} ms"
+        self.say(f"{scenario.name}: p50 {num(figures['p50_ms'])} ms, p99 {num(figures['p99_ms'])} ms"
                  f"{_flaws_of(figures)}")
         return figures
 
@@ -235,7 +235,7 @@ class Bench:
 
 
 def _flaws_of(figures: dict) -> str:
-    return _flaws(Row("", None, "", figures))
+    return flaws(Row("", None, "", figures))
 
 
 @dataclass

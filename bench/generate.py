@@ -31,7 +31,6 @@ import sqlite3
 import subprocess
 import time
 import uuid
-from bisect import bisect
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path

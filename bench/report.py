@@ -145,7 +145,7 @@ def evaluate(results: Results, targets: list[Target]) -> list[dict]:
     return verdicts
 
 
-def _num(value, unit: str = "") -> str:
+def num(value, unit: str = "") -> str:
     if value is None:
         return "-"
     if unit == "%":
@@ -158,7 +158,7 @@ def _num(value, unit: str = "") -> str:
 
 
 def _target_text(t: Target) -> str:
-    return ("≥ " if t.at_least else "≤ ") + _num(t.limit, t.unit)
+    return ("≥ " if t.at_least else "≤ ") + num(t.limit, t.unit)
 
 
 def size_name(size: int | None) -> str:
@@ -174,19 +174,19 @@ def console(results: Results, verdicts: list[dict]) -> str:
     for row in results.rows:
         f = row.figures
         ratio = f"{f['ratio'] * 100:.0f}%" if "ratio" in f else ""
-        other = ", ".join(f"{k}={_num(v)}" for k, v in f.items()
+        other = ", ".join(f"{k}={num(v)}" for k, v in f.items()
                           if k in ("started_s", "rss_mb", "peak_mb", "last_p50_ms", "last_p99_ms", "missing",
                                    "seconds", "queued", "errors", "unexpected", "unanswered_runs") and v not in (0, None)
                           or k in ("last_p50_ms", "last_p99_ms") and v is not None)
-        lines.append(f"{row.section:<11} {size_name(row.size):>5}  {row.name[:44]:<44} {_num(f.get('rps')):>8} {ratio:>6} "
-                     f"{_num(f.get('p50_ms')):>8} {_num(f.get('p99_ms')):>8}  {other}")
+        lines.append(f"{row.section:<11} {size_name(row.size):>5}  {row.name[:44]:<44} {num(f.get('rps')):>8} {ratio:>6} "
+                     f"{num(f.get('p50_ms')):>8} {num(f.get('p99_ms')):>8}  {other}")
     for failure in results.conditions.get("failures", []):
         lines.append(f"FAILED: {failure[:300]}")
     lines.append("")
     lines.append("targets:")
     for v in verdicts:
         t = v["target"]
-        lines.append(f"  {v['status']:<12} {t.label:<52} {_num(v['value'], t.unit):>10}  (target {_target_text(t)})")
+        lines.append(f"  {v['status']:<12} {t.label:<52} {num(v['value'], t.unit):>10}  (target {_target_text(t)})")
     return "\n".join(lines)
 
 
@@ -230,14 +230,14 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
     rows = []
     for v in verdicts:
         t = v["target"]
-        rows.append([t.label, _num(v["value"], t.unit), _target_text(t), "**MISSED**" if v["status"] == "MISSED" else v["status"]])
+        rows.append([t.label, num(v["value"], t.unit), _target_text(t), "**MISSED**" if v["status"] == "MISSED" else v["status"]])
     out.append(_table(["target", "figure", "target", "verdict"], rows))
 
     servers = [r for r in results.rows if r.section == "servers"]
     if servers:
         out += ["", "## ASGI servers (one worker, pinned to one core)", ""]
         out.append(_table(["app", "server", "req/s (median)", "p50 ms", "p99 ms", "runs (req/s)"], [
-            [r.detail, r.name, _num(r.figures["rps"]), _num(r.figures["p50_ms"]), _num(r.figures["p99_ms"]),
+            [r.detail, r.name, num(r.figures["rps"]), num(r.figures["p50_ms"]), num(r.figures["p99_ms"]),
              " / ".join(f"{x:,}" for x in r.figures["runs_rps"])] for r in servers]))
 
     for size in plan["sizes"]:
@@ -256,15 +256,15 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
         through = [r for r in results.rows if r.size == size and r.section in ("ceiling", "throughput")]
         if through:
             out.append(_table(["throughput", "request", "req/s", "of hello", "p50 ms", "p99 ms", "runs (req/s)"], [
-                [r.name + _flaws(r), f"`{r.detail}`", _num(r.figures["rps"]),
+                [r.name + flaws(r), f"`{r.detail}`", num(r.figures["rps"]),
                  f"{r.figures['ratio'] * 100:.0f} %" if "ratio" in r.figures else "100 %",
-                 _num(r.figures["p50_ms"]), _num(r.figures["p99_ms"]),
+                 num(r.figures["p50_ms"]), num(r.figures["p99_ms"]),
                  " / ".join(f"{x:,}" for x in r.figures["runs_rps"])] for r in through]))
             out.append("")
         lat = [r for r in results.rows if r.size == size and r.section == "latency"]
         if lat:
             out.append(_table(["latency (1 connection)", "request", "p50 ms", "p99 ms", "req/s", "runs (p50 ms)"], [
-                [r.name + _flaws(r), f"`{r.detail}`", _num(r.figures["p50_ms"]), _num(r.figures["p99_ms"]), _num(r.figures["rps"]),
+                [r.name + flaws(r), f"`{r.detail}`", num(r.figures["p50_ms"]), num(r.figures["p99_ms"]), num(r.figures["rps"]),
                  " / ".join("-" if x is None else f"{x:g}" for x in r.figures["runs_p50_ms"])] for r in lat]))
             out.append("")
         other = [r for r in results.rows if r.size == size and r.section in ("fan-out", "index", "startup", "memory")]
@@ -282,7 +282,7 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _flaws(row: Row) -> str:
+def flaws(row: Row) -> str:
     f, notes = row.figures, []
     if f.get("errors"):
         notes.append(f"{f['errors']} socket errors")
@@ -296,15 +296,15 @@ def _flaws(row: Row) -> str:
 def _describe(row: Row) -> str:
     f = row.figures
     if row.section == "fan-out":
-        return (f"response → last delivery p50 {_num(f['last_p50_ms'])} ms, p99 {_num(f['last_p99_ms'])} ms; "
-                f"response → each delivery p50 {_num(f['each_p50_ms'])} ms, p99 {_num(f['each_p99_ms'])} ms; "
-                f"request sent → last delivery p50 {_num(f['post_to_all_p50_ms'])} ms; "
+        return (f"response → last delivery p50 {num(f['last_p50_ms'])} ms, p99 {num(f['last_p99_ms'])} ms; "
+                f"response → each delivery p50 {num(f['each_p50_ms'])} ms, p99 {num(f['each_p99_ms'])} ms; "
+                f"request sent → last delivery p50 {num(f['post_to_all_p50_ms'])} ms; "
                 f"{f['missing']} missing; {f['rounds']} rounds × {f['runs']} runs")
     if row.section == "index":
-        return f"{_num(f['seconds'])} s (HTTP {f['status']}) with {f['queued']:,} new issues queued for the index"
+        return f"{num(f['seconds'])} s (HTTP {f['status']}) with {f['queued']:,} new issues queued for the index"
     if row.section == "startup":
-        return f"median {_num(f['started_s'] * 1000)} ms (runs: {', '.join(f'{x * 1000:.0f}' for x in f['runs'])} ms)"
-    return f"RSS {_num(f['rss_mb'])} MB (peak {_num(f['peak_mb'])} MB)"
+        return f"median {num(f['started_s'] * 1000)} ms (runs: {', '.join(f'{x * 1000:.0f}' for x in f['runs'])} ms)"
+    return f"RSS {num(f['rss_mb'])} MB (peak {num(f['peak_mb'])} MB)"
 
 
 METHOD = """
