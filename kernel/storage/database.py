@@ -188,6 +188,15 @@ class Database:
             await self._install_functions()
         return await self._client().execute_query_dict(self._sql(sql), list(params))
 
+    def data_version(self) -> int | None:
+        """A number that changes whenever anything commits to the database (SQLite only).
+
+        Every writer counts: this server, another server, the crosslink CLI. Use it to cache
+        derived figures (counts) until the data changes. ``None`` when no such cheap signal
+        exists (PostgreSQL): then do not cache.
+        """
+        return self._point_reader.data_version() if self.is_sqlite else None
+
     async def fetch_point(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         """A quick single-row read (a lookup by key): on SQLite without a thread hop.
 

@@ -68,3 +68,13 @@ class PointReader:
         if row is None:
             return True, None
         return True, dict(zip([column[0] for column in cursor.description], row))
+
+    def data_version(self) -> int | None:
+        """SQLite's ``PRAGMA data_version`` seen from this connection: it changes whenever any
+        other connection (the server's own writer, the crosslink CLI) commits."""
+        if self._connection is None:
+            return None
+        try:
+            return self._connection.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            return None

@@ -72,3 +72,23 @@ async def test_serialise_orders_transactions_on_one_key(db):
 
     await asyncio.gather(writer("a", 0.05), writer("b", 0))
     assert order in (["a-in", "a-out", "b-in", "b-out"], ["b-in", "b-out", "a-in", "a-out"])
+
+
+async def test_data_version_changes_on_every_commit(db, repo):
+    if db.dialect != "sqlite":
+        assert db.data_version() is None  # no cheap signal: callers must not cache
+        return
+    first = db.data_version()
+    assert first == db.data_version()  # nothing committed
+    await db.insert("INSERT INTO server_test_notes (body) VALUES (?)", ("own write",))
+    second = db.data_version()
+    assert second != first
+    async with db.transaction():
+        await db.execute("UPDATE server_test_notes SET body = 'x'")
+    third = db.data_version()
+    assert third != second
+    conn = sqlite3.connect(repo / ".crosslink" / "issues.db")  # another process's write
+    conn.execute("INSERT INTO server_test_notes (body) VALUES ('cli')")
+    conn.commit()
+    conn.close()
+    assert db.data_version() != third
