@@ -206,12 +206,14 @@ def load_plugins(
             raise PluginLoadError(f"built-in plugin '{name}' ({module_path}) failed to import: {exc}") from exc
 
     known = set(records) | {f.name for f in failures}
-    unknown = (chosen.include | chosen.exclude) - known
+    unknown = chosen.include - known
     if unknown:
         raise StartupError(
             f"--plugins names unknown plugin(s): {', '.join(sorted(unknown))}; "
             f"available: {', '.join(sorted(known)) or 'none'}"
         )
+    for name in sorted(chosen.exclude - known):  # disabling what is not installed is harmless
+        log.warning("--plugins disables '%s', which is not installed", name)
 
     for name, plugin in objects.items():
         record = records[name]
