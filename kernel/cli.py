@@ -129,6 +129,7 @@ def plugins_command(plugin_spec: str, as_json: bool, no_autoload: bool) -> None:
     if as_json:
         click.echo(json.dumps([record.as_dict() for record in records], indent=2))
         return
+    click.echo(f"{'PLUGIN':<14} {'STATE':<9} {'VERSION':<10} SOURCE")
     for record in records:
         state = "enabled" if record.enabled else ("FAILED" if record.error else "disabled")
         extra = " (replaces built-in)" if record.replaces_builtin and record.enabled else ""
