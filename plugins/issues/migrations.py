@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from kernel.storage.database import Database
 
 LABEL_INDEX = "CREATE INDEX IF NOT EXISTS server_idx_labels_label ON labels (label)"
+#: Covers ``label = ?`` with the issue id, so a filtered list reads the label's issues from the
+#: index alone, in id order (page and count); it replaces ``server_idx_labels_label``.
+LABEL_ISSUE_INDEX = "CREATE INDEX IF NOT EXISTS server_idx_labels_label_issue ON labels (label, issue_id)"
+DROP_LABEL_INDEX = "DROP INDEX IF EXISTS server_idx_labels_label"
 #: SQLite's idx_issues_status already ends in the rowid; PostgreSQL needs the id spelled out.
 STATUS_ID_INDEX = "CREATE INDEX IF NOT EXISTS server_idx_issues_status_id ON issues (status, id)"
 
@@ -31,4 +35,9 @@ async def _postgres_search(db: Database) -> None:
 MIGRATIONS = [
     Migration("0001_indexes", sqlite=[LABEL_INDEX], postgres=[LABEL_INDEX, STATUS_ID_INDEX]),
     Migration("0002_search_index", sqlite=_sqlite_search, postgres=_postgres_search),
+    Migration(
+        "0003_label_issue_index",
+        sqlite=[LABEL_ISSUE_INDEX, DROP_LABEL_INDEX],
+        postgres=[LABEL_ISSUE_INDEX, DROP_LABEL_INDEX],
+    ),
 ]

@@ -126,10 +126,12 @@ class IssuesService:
         """List items matching every filter, id descending; and the count of all matches."""
         text = (search or "").strip()
         source = await self.search.source(text) if text else store.Source()
+        if label and source.table == store.ISSUES and parent_id is None:
+            source = self.sql.labelled(source, label)  # the label index drives page and count
+        elif label:  # the search index or the parent's children drive; the label is a test per row
+            source = source.narrowed("EXISTS (SELECT 1 FROM labels l2 WHERE l2.issue_id = i.id AND l2.label = ?)", label)
         if status != "all":
             source = source.narrowed("i.status = ?", status)
-        if label:
-            source = source.narrowed("EXISTS (SELECT 1 FROM labels l2 WHERE l2.issue_id = i.id AND l2.label = ?)", label)
         if priority:
             source = source.narrowed("i.priority = ?", priority)
         if parent_id is not None:

@@ -27,6 +27,10 @@ _OPEN_BLOCKER_EDGES = {
 }
 
 
+#: The plain source: every issue, read from the table.
+ISSUES = "issues i"
+
+
 @dataclass(frozen=True)
 class Source:
     """Which issues a list reads: a FROM clause (issues aliased ``i``), conditions, order.
@@ -35,7 +39,7 @@ class Source:
     the query and a page stops early; everything else reads ``issues`` directly.
     """
 
-    table: str = "issues i"
+    table: str = ISSUES
     where: tuple[str, ...] = ()
     params: tuple = ()
     newest_first: str = "i.id DESC"
@@ -92,6 +96,21 @@ class Statements:
         edges = _OPEN_BLOCKER_EDGES[d.name]
         self.has_open_blocker = f"EXISTS (SELECT 1 {edges})"
         self.summary_fields = f"{ISSUE_FIELDS}, {self.labels_of} AS labels, (SELECT count(*) {edges}) AS blocker_count"
+
+    def labelled(self, source: Source, label: str) -> Source:
+        """``source`` (a plain read of ``issues``) narrowed to the issues carrying ``label``, read
+        from ``server_idx_labels_label_issue``: the label's entries drive the query in id order, so
+        a page stops after ``limit`` matches and a count touches only the label's issues (with
+        ``idx_issues_status`` covering the status test on SQLite). SQLite's ``CROSS JOIN`` fixes
+        that order; PostgreSQL's planner finds it by itself (``CROSS JOIN`` takes no ``ON`` there).
+        """
+        join = "CROSS JOIN" if self.dialect.name == "sqlite" else "JOIN"
+        return Source(
+            f"labels lf {join} issues i ON i.id = lf.issue_id",
+            ("lf.label = ?", *source.where),
+            (label, *source.params),
+            "lf.issue_id DESC",
+        )
 
     def summaries(self, source: Source, order: str, limit: int | None, offset: int) -> str:
         """List items of ``source`` in ``order``, one page."""
