@@ -15,3 +15,11 @@ class IssuesConfig(BaseModel):
             "search (which always happens)."
         ),
     )
+    count_cache_size: int = Field(
+        default=256,
+        ge=0,
+        description=(
+            "SQLite only: how many list totals (`total` of a list, search, ready or blocked) are "
+            "kept until the next write to the database, by anyone; 0 = count every time."
+        ),
+    )

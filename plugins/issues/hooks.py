@@ -56,6 +56,7 @@ def crosslink_register_blueprints(kernel):
 async def crosslink_startup(kernel):
     """Register SQL helpers; check the search index (repair lost triggers, drain the queue)."""
     issues = kernel.services.require("issues")
+    issues.counts.size = kernel.plugin_config("issues").count_cache_size
     await kernel.db.register_sqlite_function(FOLD_FUNCTION, 1, fold)
     await issues.search.warm_up()
     await issues.search.prepare()

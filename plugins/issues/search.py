@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from functools import lru_cache
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from tortoise.connection import connections
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crosslink.issues.search")
 
+#: ``kernel.spawn``: run a coroutine for the life of the server (cancelled at shutdown).
+Spawn = Callable[[Coroutine, str], asyncio.Task]
+
 FTS_TABLE = "server_issue_search"
 QUEUE_TABLE = "server_search_dirty"
 FOLD_FUNCTION = "server_fold"
@@ -43,11 +48,24 @@ FOLD_FUNCTION = "server_fold"
 COMMENT_SEPARATOR = "\x1e"
 TRIGRAM = 3
 SNIPPET_CHARS = 200
-#: Draining more queued issues than this rebuilds the whole index instead.
-REBUILD_THRESHOLD = 20_000
-CHUNK = 500
+#: Issues re-indexed per write transaction when the queue is drained: the first chunk's size,
+#: then whatever size keeps a chunk's transaction near ``CHUNK_SECONDS`` (a writer waits for
+#: about that long at most), within ``CHUNK_MIN``..``CHUNK_MAX``.
+CHUNK = 250
+CHUNK_MIN, CHUNK_MAX = 16, 500
+CHUNK_SECONDS = 0.025
+#: Between two chunks of a background drain: room for other writers, the CLI's busy handler too.
+CHUNK_PAUSE = 0.005
+#: How long after this server's write the queue is drained (a burst of writes drains together).
+DRAIN_DELAY = 0.2
+#: The background drain holds the database at most this part of the time: under a burst of
+#: writes faster than it can index, the queue grows (searches read queued issues directly)
+#: and is taken in once the burst is over, instead of slowing every writer down.
+DRAIN_SHARE = 0.5
 
+QUEUE_INDEX = "server_search_dirty_issue"
 QUEUE_DDL = f"CREATE TABLE IF NOT EXISTS {QUEUE_TABLE} (id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL)"
+QUEUE_INDEX_DDL = f"CREATE INDEX IF NOT EXISTS {QUEUE_INDEX} ON {QUEUE_TABLE} (issue_id)"
 FTS_DDL = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} "
     "USING fts5(title, description, comments, tokenize = 'trigram')"
@@ -190,7 +208,15 @@ class SearchEngine:
         """Create the index (migrations and repairs call it)."""
 
     async def prepare(self) -> None:
-        """Bring the index up to date before a search."""
+        """Bring the index fully up to date (at startup; the benchmark's generator)."""
+
+    async def refresh(self) -> bool:
+        """Before a search: make the index usable without waiting for long work; whether some
+        issues are not in the index yet (and must be read directly)."""
+        return False
+
+    def written(self) -> None:
+        """This server has just changed issue or comment text (after the commit)."""
 
     async def warm_up(self) -> None:
         """Build lookup tables off the event loop (at startup)."""
@@ -200,7 +226,7 @@ class SearchEngine:
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.prepare()
+                await self.refresh()
             except Exception:  # a locked or busy database now is no reason to stop for good
                 log.exception("refreshing the issue search index failed; trying again later")
 
@@ -221,7 +247,7 @@ class SearchEngine:
 
         An issue matched only through comments is not an issue hit: its comments are the hits.
         """
-        await self.prepare()
+        await self.refresh()
         hits: list[SearchHit] = []
         for column, without, base, weight in (("title", None, 0.7, 0.3), ("description", "title", 0.4, 0.2)):
             source = await self.column_source(column, text, without)
@@ -271,10 +297,14 @@ class SqliteSearch(SearchEngine):
 
     INDEXED = f"{FTS_TABLE} s CROSS JOIN issues i ON i.id = s.rowid"  # CROSS JOIN: FTS drives
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, spawn: Spawn | None = None) -> None:
         super().__init__(db)
         self.fts_available: bool | None = None
         self._lock = asyncio.Lock()
+        self._spawn = spawn
+        self._drainer: asyncio.Task | None = None
+        self._drain_again = False
+        self._chunk_size = CHUNK
 
     # --- maintenance -------------------------------------------------------------------------
 
@@ -292,76 +322,159 @@ class SqliteSearch(SearchEngine):
         return self.fts_available
 
     async def install(self) -> None:
-        """Queue table, triggers, and a full index build (runs in the caller's transaction).
+        """Queue table, triggers, an empty index and every issue queued for it (runs in the
+        caller's transaction, which stays short: the queue is drained afterwards, in chunks).
 
         Without FTS5 nothing is installed: searches scan, and no queue grows unread.
         """
         if not await self._probe_fts():
             return
         await self.db.execute(QUEUE_DDL)
+        await self.db.execute(QUEUE_INDEX_DDL)
         for statement in TRIGGERS.values():
             await self.db.execute(statement)
-        await self._rebuild()
-
-    async def _rebuild(self) -> None:
         await self.db.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
         await self.db.execute(FTS_DDL)
-        await self.db.execute(_FILL)
         await self.db.execute(f"DELETE FROM {QUEUE_TABLE}")
+        await self.db.execute(f"INSERT INTO {QUEUE_TABLE} (issue_id) SELECT id FROM issues")
 
     async def state(self) -> dict[str, Any]:
-        """Triggers and tables present, and whether the queue holds work (one query)."""
+        """Triggers and tables present, and whether the queue holds work (one quick read)."""
         names = ", ".join(f"'{name}'" for name in TRIGGERS)
+        sql = (
+            "SELECT "
+            f"(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({names})) AS triggers, "
+            f"(SELECT count(*) FROM sqlite_master WHERE name IN ('{FTS_TABLE}', '{QUEUE_TABLE}')) AS tables, "
+            f"(SELECT count(*) FROM sqlite_master WHERE name = '{QUEUE_INDEX}') AS queue_index, "
+            f"EXISTS (SELECT 1 FROM {QUEUE_TABLE}) AS pending"
+        )
         try:
-            return await self.db.fetch_one(
-                "SELECT "
-                f"(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({names})) AS triggers, "
-                f"(SELECT count(*) FROM sqlite_master WHERE name IN ('{FTS_TABLE}', '{QUEUE_TABLE}')) AS tables, "
-                f"EXISTS (SELECT 1 FROM {QUEUE_TABLE}) AS pending"
-            )
+            return await self.db.fetch_point(sql)
         except Exception:  # the queue table itself is gone
-            return {"triggers": 0, "tables": 0, "pending": 1}
+            return {"triggers": 0, "tables": 0, "queue_index": 0, "pending": 1}
 
     @staticmethod
     def _intact(state: dict[str, Any]) -> bool:
-        return state["triggers"] == len(TRIGGERS) and state["tables"] == 2
+        return state["triggers"] == len(TRIGGERS) and state["tables"] == 2 and state["queue_index"] == 1
 
-    async def prepare(self) -> None:
-        """Repair a lost index or lost triggers, then drain the queue into the index."""
+    async def _repair(self) -> None:
+        """Put back what is missing. Lost triggers or a lost table mean lost updates: the index
+        is emptied and every issue queued (one short transaction; the drain does the rest)."""
+        async with self._lock:
+            state = await self.state()
+            if self._intact(state):
+                return
+            async with self.db.transaction():
+                if state["triggers"] == len(TRIGGERS) and state["tables"] == 2:
+                    await self.db.execute(QUEUE_INDEX_DDL)  # a database indexed by an older server
+                    return
+                log.warning("the issue search index or its triggers were missing; rebuilding it")
+                await self.install()
+
+    async def refresh(self) -> bool:
+        """Before a search: repair a lost index, start draining the queue in the background,
+        and tell whether issues are queued (their rows are read directly, not the index)."""
         if not await self._probe_fts():
-            return
+            return False
         state = await self.state()
         if not self._intact(state):
-            async with self._lock:
-                if not self._intact(await self.state()):
-                    log.warning("the issue search index or its triggers were missing; rebuilding it")
-                    async with self.db.transaction():
-                        await self.install()
-            return
+            await self._repair()
+            state = await self.state()
         if state["pending"]:
-            await self.drain()
+            self.schedule_drain()
+            return True
+        return False
+
+    async def prepare(self) -> None:
+        """Repair a lost index, then take the whole queue into the index (chunk by chunk)."""
+        if not await self._probe_fts():
+            return
+        if not self._intact(await self.state()):
+            await self._repair()
+        await self.catch_up()
+
+    async def keep_fresh(self, interval: float) -> None:
+        """Every ``interval`` seconds, start a drain if the queue holds work (the CLI's writes)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except Exception:  # a locked or busy database now is no reason to stop for good
+                log.exception("refreshing the issue search index failed; trying again later")
+
+    async def drain_chunk(self, size: int = CHUNK) -> int:
+        """Re-index the queued issues with the lowest ids, at most ``size`` of them, in one
+        short write transaction (set-based: the queue names them); return how many issues were
+        re-indexed (fewer than ``size``: the queue is empty now)."""
+        async with self.db.transaction():
+            chunk = await self.db.fetch_one(
+                f"SELECT max(issue_id) AS bound, count(*) AS issues FROM (SELECT DISTINCT issue_id "
+                f"FROM {QUEUE_TABLE} ORDER BY issue_id LIMIT ?)",
+                [size],
+            )
+            if not chunk["issues"]:
+                return 0
+            queued = f"SELECT issue_id FROM {QUEUE_TABLE} WHERE issue_id <= ?"
+            await self.db.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({queued})", [chunk["bound"]])
+            await self.db.execute(f"{_FILL} WHERE i.id IN ({queued})", [chunk["bound"]])
+            await self.db.execute(f"DELETE FROM {QUEUE_TABLE} WHERE issue_id <= ?", [chunk["bound"]])
+            return chunk["issues"]
+
+    async def catch_up(self, pause: float = 0.0, *, until_short: bool = False, share: float = 1.0) -> int:
+        """Drain the queue chunk by chunk, each chunk its own transaction, so that other writers
+        (this server's requests, the crosslink CLI) get the database between two chunks; return
+        how many issues were re-indexed.
+
+        A chunk is sized so that its transaction, commit included, takes about
+        ``CHUNK_SECONDS``: a few hundred new issues, a few dozen existing ones at 100k issues
+        (re-indexing an issue deletes its old trigrams first). ``until_short``: stop after a
+        chunk that was not full (what was written since waits for the next round, so that a
+        steady stream of writes is taken in batches rather than one tiny transaction after
+        the other). ``share``: the part of the time the drain may hold the database; after a
+        chunk it waits long enough to leave the rest to others (and at least ``pause``).
+        """
+        taken = 0
+        while True:
+            size = self._chunk_size
+            began = time.perf_counter()
+            done = await self.drain_chunk(size)
+            taken += done
+            if not done or (until_short and done < size):
+                return taken
+            spent = max(time.perf_counter() - began, 1e-4)
+            self._chunk_size = max(CHUNK_MIN, min(CHUNK_MAX, int(size * min(2.0, CHUNK_SECONDS / spent))))
+            await asyncio.sleep(max(pause, spent * (1 - share) / share))
 
     async def drain(self) -> int:
-        """Re-index every queued issue; return how many issues were re-indexed."""
-        async with self._lock:
-            async with self.db.transaction():
-                last = await self.db.fetch_value(f"SELECT max(id) AS last FROM {QUEUE_TABLE}")
-                if last is None:
-                    return 0
-                rows = await self.db.fetch_all(
-                    f"SELECT DISTINCT issue_id FROM {QUEUE_TABLE} WHERE id <= ?", [last]
-                )
-                ids = [row["issue_id"] for row in rows]
-                if len(ids) > REBUILD_THRESHOLD:
-                    await self._rebuild()
-                    return len(ids)
-                for start in range(0, len(ids), CHUNK):
-                    chunk = ids[start : start + CHUNK]
-                    marks = ", ".join("?" * len(chunk))
-                    await self.db.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", chunk)
-                    await self.db.execute(f"{_FILL} WHERE i.id IN ({marks})", chunk)
-                await self.db.execute(f"DELETE FROM {QUEUE_TABLE} WHERE id <= ?", [last])
-                return len(ids)
+        """Take the whole queue into the index now; return how many issues were re-indexed."""
+        return await self.catch_up()
+
+    def schedule_drain(self, delay: float = DRAIN_DELAY) -> None:
+        """Drain the queue in the background ``delay`` seconds from now (debounced: the writes
+        of a burst are drained together; one drainer at a time)."""
+        if self._spawn is None or not self.fts_available:
+            return
+        if self._drainer is not None and not self._drainer.done():
+            self._drain_again = True  # the running drainer looks at the queue once more
+            return
+        self._drain_again = False
+        self._drainer = self._spawn(self._drain_in_background(delay), "issues-search-drain")
+
+    async def _drain_in_background(self, delay: float) -> None:
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.catch_up(pause=CHUNK_PAUSE, until_short=True, share=DRAIN_SHARE)
+            except Exception as exc:  # searches stay correct meanwhile; the next write tries again
+                log.warning("draining the issue search queue failed (%s); trying again later", exc)
+                return
+            if not self._drain_again:
+                return
+            self._drain_again = False
+
+    def written(self) -> None:
+        """This server changed issue or comment text: queue entries exist, drain them soon."""
+        self.schedule_drain()
 
     # --- matching ----------------------------------------------------------------------------
 
@@ -386,32 +499,57 @@ class SqliteSearch(SearchEngine):
             return f"instr({_ascii_lowered(column)}, ?) > 0", [needle]
         return f"instr({FOLD_FUNCTION}({column}), ?) > 0", [needle]
 
-    async def source(self, text: str) -> Source:
-        await self.prepare()
-        if self._uses_index(text):
-            return Source(self.INDEXED, (f"{FTS_TABLE} MATCH ?",), (fts_phrase(text),), "s.rowid DESC")
-        title, params = await self._contains("title", text)
-        description, _ = await self._contains("description", text)
-        content, _ = await self._contains("content", text)
+    async def _row_matches(self, text: str) -> tuple[str, tuple]:
+        """"Issue ``i`` contains ``text`` in its title, description or a comment", tested on the
+        row itself (a scan; a page stops after enough matches, the status test comes first)."""
+        title, params = await self._contains("i.title", text)
+        description, _ = await self._contains("i.description", text)
+        content, _ = await self._contains("c.content", text)
+        condition = (
+            f"({title} OR {description} OR "
+            f"EXISTS (SELECT 1 FROM comments c WHERE c.issue_id = i.id AND {content}))"
+        )
+        return condition, (*params, *params, *params)
+
+    @staticmethod
+    def _merged(query: str, condition: str, params: tuple) -> Source:
+        """The index's matches among the issues not queued, and the queued issues whose rows
+        match ``condition``: one statement, so one snapshot of the index and the queue."""
         return Source(
             where=(
-                f"i.id IN (SELECT id FROM issues WHERE {title} OR {description} "
-                f"UNION SELECT issue_id FROM comments WHERE {content})",
+                f"i.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? "
+                f"UNION ALL SELECT issue_id FROM {QUEUE_TABLE})",
+                f"(i.id NOT IN (SELECT issue_id FROM {QUEUE_TABLE}) OR {condition})",
             ),
-            params=(*params, *params, *params),
+            params=(query, *params),
         )
+
+    async def source(self, text: str) -> Source:
+        if not await self._probe_fts() or not self._uses_index(text):
+            condition, params = await self._row_matches(text)
+            return Source(where=(condition,), params=params)
+        query = fts_phrase(text)
+        if await self.refresh():
+            return self._merged(query, *await self._row_matches(text))
+        # the page: the index drives, newest first, and stops after a page of matches; the
+        # count: the matches looked up in the issues (through idx_issues_status when filtered)
+        counted = Source(where=(f"i.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)",), params=(query,))
+        return Source(self.INDEXED, (f"{FTS_TABLE} MATCH ?",), (query,), "s.rowid DESC", counted)
 
     async def column_source(self, column: str, text: str, without: str | None = None) -> Source:
         if self._uses_index(text):
             query = fts_phrase(text, column)
             if without:
                 query = f"{query} NOT {fts_phrase(text, without)}"
-            return Source(self.INDEXED, (f"{FTS_TABLE} MATCH ?",), (query,), "s.rowid DESC")
+            if not await self.refresh():
+                return Source(self.INDEXED, (f"{FTS_TABLE} MATCH ?",), (query,), "s.rowid DESC")
         condition, params = await self._contains(f"i.{column}", text)
-        if not without:
-            return Source(where=(condition,), params=tuple(params))
-        excluded, _ = await self._contains(f"coalesce(i.{without}, '')", text)
-        return Source(where=(condition, f"NOT {excluded}"), params=(*params, *params))
+        if without:
+            excluded, _ = await self._contains(f"coalesce(i.{without}, '')", text)
+            condition, params = f"({condition} AND NOT {excluded})", [*params, *params]
+        if self._uses_index(text):
+            return self._merged(query, condition, tuple(params))
+        return Source(where=(condition,), params=tuple(params))
 
     async def comment_rows(self, text: str, limit: int) -> list[dict[str, Any]]:
         select = "SELECT c.id, c.issue_id, c.content, i.title FROM comments c JOIN issues i ON i.id = c.issue_id"
@@ -420,10 +558,24 @@ class SqliteSearch(SearchEngine):
             return await self.db.fetch_all(
                 f"{select} WHERE {condition} ORDER BY c.id DESC LIMIT ?", [*params, limit]
             )
-        candidates = await self.db.fetch_all(
-            f"SELECT s.rowid AS id FROM {FTS_TABLE} s WHERE {FTS_TABLE} MATCH ? ORDER BY s.rowid DESC LIMIT ?",
-            [fts_phrase(text, "comments"), limit],
-        )
+        query = fts_phrase(text, "comments")
+        if await self.refresh():
+            condition, params = await self._contains("c.content", text)
+            candidates = await self.db.fetch_all(
+                f"SELECT s.rowid AS id FROM {FTS_TABLE} s WHERE {FTS_TABLE} MATCH ? "
+                f"AND s.rowid NOT IN (SELECT issue_id FROM {QUEUE_TABLE}) ORDER BY s.rowid DESC LIMIT ?",
+                [query, limit],
+            )
+            candidates += await self.db.fetch_all(
+                f"SELECT DISTINCT c.issue_id AS id FROM comments c "
+                f"WHERE c.issue_id IN (SELECT issue_id FROM {QUEUE_TABLE}) AND {condition}",
+                params,
+            )
+        else:
+            candidates = await self.db.fetch_all(
+                f"SELECT s.rowid AS id FROM {FTS_TABLE} s WHERE {FTS_TABLE} MATCH ? ORDER BY s.rowid DESC LIMIT ?",
+                [query, limit],
+            )
         if not candidates:
             return []
         ids = [row["id"] for row in candidates]
@@ -476,6 +628,10 @@ class PostgresSearch(SearchEngine):
                 if not self.indexed:
                     log.warning("issue search runs without pg_trgm indexes (the extension is unavailable)")
 
+    async def refresh(self) -> bool:
+        await self.prepare()
+        return False
+
     @staticmethod
     def _pattern(text: str) -> str:
         return f"%{escape_like(text)}%"
@@ -507,5 +663,5 @@ class PostgresSearch(SearchEngine):
         )
 
 
-def engine_for(db: Database) -> SearchEngine:
-    return SqliteSearch(db) if db.is_sqlite else PostgresSearch(db)
+def engine_for(db: Database, spawn: Spawn | None = None) -> SearchEngine:
+    return SqliteSearch(db, spawn) if db.is_sqlite else PostgresSearch(db)

@@ -10,6 +10,7 @@ writes: a UUID v4 in ``uuid`` and timestamps in the CLI's text format.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -26,10 +27,47 @@ from .search import engine_for
 
 if TYPE_CHECKING:
     from kernel.app import Kernel
+    from kernel.storage.database import Database
 
 
 #: Every dependency write is serialised on this (kernel.db.serialise).
 DEPENDENCY_LOCK = "crosslink.issues.dependencies"
+
+
+class CountCache:
+    """List totals kept while the data is unchanged: the count of every match is most of what a
+    list, search, ready or blocked request costs, and agents repeat the same ones (polling,
+    paging). An entry is valid for one ``kernel.db.data_version()``, which moves on every commit
+    by anyone (this server, another server, the crosslink CLI); without such a signal
+    (PostgreSQL) nothing is kept. At most ``size`` entries, least recently used dropped first.
+    """
+
+    def __init__(self, db: Database, size: int = 256) -> None:
+        self.db = db
+        self.size = size
+        self._version: int | None = None
+        self._entries: OrderedDict[tuple[str, tuple], int] = OrderedDict()
+
+    async def count(self, sql: str, params: tuple) -> int:
+        version = self.db.data_version() if self.size else None
+        if version is None:
+            return int(await self.db.fetch_value(sql, params))
+        if version != self._version:
+            self._entries.clear()
+            self._version = version
+        key = (sql, tuple(params))
+        total = self._entries.get(key)
+        if total is not None:
+            self._entries.move_to_end(key)
+            return total
+        total = int(await self.db.fetch_value(sql, params))
+        # read after ``version`` was, so never older than it; a commit meanwhile moved the
+        # version (and another request may have started a new generation): keep it only if not
+        if self._version == version and self.db.data_version() == version:
+            self._entries[key] = total
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return total
 
 
 def not_found(issue_id: int, what: str = "Issue") -> APIError:
@@ -43,8 +81,9 @@ class IssuesService:
         self.kernel = kernel
         self.db = kernel.db
         self.sql = store.Statements(kernel.db.dialect)
-        self.search = engine_for(kernel.db)
+        self.search = engine_for(kernel.db, kernel.spawn)
         self.milestones = MilestonesService(kernel)
+        self.counts = CountCache(kernel.db)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -155,8 +194,8 @@ class IssuesService:
         items = [shape.summary(row) for row in rows]
         if (limit is None or len(items) < limit) and (items or not offset):
             return items, offset + len(items)  # the page reached the end: no count needed
-        total = await self.db.fetch_value(self.sql.count(source), source.params)
-        return items, int(total)
+        sql, params = self.sql.count(source)
+        return items, await self.counts.count(sql, params)
 
     async def tree(self, issue_id: int) -> list[dict[str, Any]]:
         """Every descendant, depth-first pre-order, children by id."""
@@ -218,6 +257,7 @@ class IssuesService:
             self._emit(issue_id, "created")
             if parent_id is not None:
                 self._emit(parent_id, "subissues")
+        self.search.written()
         return issue_id
 
     async def update(self, issue_id: int, changes: dict[str, Any]) -> list[str]:
@@ -240,6 +280,8 @@ class IssuesService:
             )
             for name in changed:
                 self._emit(issue_id, name)
+        if "title" in changed or "description" in changed:
+            self.search.written()
         return changed
 
     async def set_status(self, issue_id: int, status: str) -> bool:
@@ -276,6 +318,7 @@ class IssuesService:
                 await self.db.execute(f"DELETE FROM issues WHERE id IN ({marks})", chunk)
             for removed in ids:
                 self._emit(removed, "deleted")
+        self.search.written()
         return ids
 
     # --- comments ----------------------------------------------------------------------------
@@ -291,6 +334,7 @@ class IssuesService:
                 [issue_id, data.content, self._now(), str(uuid.uuid4()), data.author, data.kind, trigger_type, context],
             )
             self._emit(issue_id, "comments")
+        self.search.written()
         return comment_id
 
     # --- labels ------------------------------------------------------------------------------

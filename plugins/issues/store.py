@@ -43,9 +43,12 @@ class Source:
     where: tuple[str, ...] = ()
     params: tuple = ()
     newest_first: str = "i.id DESC"
+    #: The same issues in a form that is cheaper to count (``None``: count this one).
+    counted: Source | None = None
 
     def narrowed(self, condition: str, *params) -> Source:
-        return Source(self.table, (*self.where, condition), (*self.params, *params), self.newest_first)
+        counted = None if self.counted is None else self.counted.narrowed(condition, *params)
+        return Source(self.table, (*self.where, condition), (*self.params, *params), self.newest_first, counted)
 
 
 @dataclass(frozen=True)
@@ -125,11 +128,13 @@ class Statements:
         return sql
 
     @staticmethod
-    def count(source: Source) -> str:
+    def count(source: Source) -> tuple[str, tuple]:
+        """The count of every issue of ``source``: the statement and its parameters."""
+        source = source.counted or source
         sql = f"SELECT count(*) AS n FROM {source.table}"
         if source.where:
             sql += " WHERE " + " AND ".join(source.where)
-        return sql
+        return sql, source.params
 
 
 ISSUE_ROW = f"SELECT {ISSUE_FIELDS} FROM issues i WHERE i.id = ?"
