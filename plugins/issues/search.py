@@ -560,16 +560,15 @@ class SqliteSearch(SearchEngine):
             )
         query = fts_phrase(text, "comments")
         if await self.refresh():
+            # one statement, one snapshot: a chunk drained between two statements would leave
+            # its issues out of both the index's answer and the queue's
             condition, params = await self._contains("c.content", text)
             candidates = await self.db.fetch_all(
-                f"SELECT s.rowid AS id FROM {FTS_TABLE} s WHERE {FTS_TABLE} MATCH ? "
-                f"AND s.rowid NOT IN (SELECT issue_id FROM {QUEUE_TABLE}) ORDER BY s.rowid DESC LIMIT ?",
-                [query, limit],
-            )
-            candidates += await self.db.fetch_all(
-                f"SELECT DISTINCT c.issue_id AS id FROM comments c "
+                f"SELECT id FROM (SELECT s.rowid AS id FROM {FTS_TABLE} s WHERE {FTS_TABLE} MATCH ? "
+                f"AND s.rowid NOT IN (SELECT issue_id FROM {QUEUE_TABLE}) ORDER BY s.rowid DESC LIMIT ?) "
+                f"UNION SELECT c.issue_id FROM comments c "
                 f"WHERE c.issue_id IN (SELECT issue_id FROM {QUEUE_TABLE}) AND {condition}",
-                params,
+                [query, limit, *params],
             )
         else:
             candidates = await self.db.fetch_all(

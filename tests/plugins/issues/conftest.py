@@ -3,7 +3,10 @@ client wrapper that speaks the contract (every call is a real HTTP request throu
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +102,31 @@ def assert_error(status_body: tuple[int, Any], status: int, *needles: str) -> di
 async def api_on_cli_db(cli_db, app_factory) -> Api:
     """The issues plugin serving a database the crosslink CLI built (SQLite only)."""
     return Api(await app_factory(plugins="issues"))
+
+
+class OtherProcess:
+    """A plain sqlite3 connection writing the server's SQLite file as the crosslink CLI does.
+
+    Its statements run on a thread, as another process would run them: while one waits for the
+    server's write lock (the server may be between two statements of a transaction, waiting
+    for the event loop), the server goes on and commits.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.db.execute("PRAGMA foreign_keys = ON")
+
+    def _run(self, sql: str, params: Any, many: bool) -> list[tuple]:
+        return (self.db.executemany if many else self.db.execute)(sql, params).fetchall()
+
+    async def execute(self, sql: str, params: Any = ()) -> list[tuple]:
+        return await asyncio.to_thread(self._run, sql, params, False)
+
+    async def executemany(self, sql: str, rows: Any) -> None:
+        await asyncio.to_thread(self._run, sql, rows, True)
+
+    async def value(self, sql: str, params: Any = ()) -> Any:
+        return (await self.execute(sql, params))[0][0]
+
+    def close(self) -> None:
+        self.db.close()

@@ -4,11 +4,12 @@ index, and list totals kept between writes (on SQLite, until anything commits)."
 from __future__ import annotations
 
 import itertools
-import sqlite3
 
 import pytest
 
 from tests.conftest import BACKENDS
+
+from .conftest import OtherProcess
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -166,10 +167,9 @@ async def test_totals_are_right_after_a_write_by_another_process(api, backend):
     assert await total(api, label="bug") == 1
     assert await total(api, "/issues/ready") == 3
 
-    cli = sqlite3.connect(api.kernel.db.sqlite_path(), isolation_level=None)
+    cli = OtherProcess(api.kernel.db.sqlite_path())
     try:
-        cli.execute("PRAGMA foreign_keys = ON")
-        cli.execute(
+        await cli.execute(
             "INSERT INTO issues (title, status, priority, created_at, updated_at) "
             "VALUES ('Shared by the CLI', 'open', 'low', ?, ?)",
             (T0, T0),
@@ -177,16 +177,16 @@ async def test_totals_are_right_after_a_write_by_another_process(api, backend):
         assert await total(api) == 4
         assert await total(api, search="shared") == 4
         assert await total(api, search="sh") == 4
-        cli.execute("INSERT INTO labels (issue_id, label) VALUES (?, 'bug')", (ids[1],))
+        await cli.execute("INSERT INTO labels (issue_id, label) VALUES (?, 'bug')", (ids[1],))
         assert await total(api, label="bug") == 2
-        cli.execute("INSERT INTO dependencies (blocker_id, blocked_id) VALUES (?, ?)", (ids[0], ids[1]))
+        await cli.execute("INSERT INTO dependencies (blocker_id, blocked_id) VALUES (?, ?)", (ids[0], ids[1]))
         assert await total(api, "/issues/ready") == 3
         assert await total(api, "/issues/blocked") == 1
-        cli.execute("UPDATE issues SET status = 'closed' WHERE id = ?", (ids[0],))
+        await cli.execute("UPDATE issues SET status = 'closed' WHERE id = ?", (ids[0],))
         assert await total(api) == 3
         assert await total(api, "/issues/blocked") == 0
         assert await total(api, label="bug") == 1
-        cli.execute("DELETE FROM issues WHERE id = ?", (ids[2],))
+        await cli.execute("DELETE FROM issues WHERE id = ?", (ids[2],))
         assert await total(api, search="shared") == 2
     finally:
         cli.close()

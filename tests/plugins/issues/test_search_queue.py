@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from .conftest import Api
+from .conftest import Api, OtherProcess
 
 T0 = "2026-03-10T03:15:00.123456+00:00"
 BACKLOG = 1500
@@ -32,22 +32,21 @@ async def test_searches_find_queued_issues_while_the_index_catches_up(repo, app_
     (repo / ".crosslink" / "server.toml").write_text("[plugins.issues]\nsearch_refresh_seconds = 0\n")
     api = Api(await app_factory(plugins="issues"))
     path = api.kernel.db.sqlite_path()
-    cli = sqlite3.connect(path, isolation_level=None)
-    cli.execute("PRAGMA foreign_keys = ON")
+    cli = OtherProcess(path)
 
     # a backlog written by the CLI: every issue queued, none in the index yet
-    with cli:
-        cli.execute("BEGIN")
-        cli.executemany(
-            "INSERT INTO issues (title, description, status, priority, created_at, updated_at) "
-            "VALUES (?, ?, 'open', 'medium', ?, ?)",
-            [(f"Backlog {n} {'Wölfe' if n % 5 == 0 else 'sheep'}", f"item {n}", T0, T0) for n in range(BACKLOG)],
-        )
-        first = cli.execute("SELECT min(id) FROM issues").fetchone()[0]
-        cli.executemany(
-            "INSERT INTO comments (issue_id, content, created_at, kind) VALUES (?, ?, ?, 'note')",
-            [(first + n, "a NEEDLE in the hay", T0) for n in range(0, BACKLOG, 10)],
-        )
+    await cli.execute("BEGIN")
+    await cli.executemany(
+        "INSERT INTO issues (title, description, status, priority, created_at, updated_at) "
+        "VALUES (?, ?, 'open', 'medium', ?, ?)",
+        [(f"Backlog {n} {'Wölfe' if n % 5 == 0 else 'sheep'}", f"item {n}", T0, T0) for n in range(BACKLOG)],
+    )
+    first = await cli.value("SELECT min(id) FROM issues")
+    await cli.executemany(
+        "INSERT INTO comments (issue_id, content, created_at, kind) VALUES (?, ?, ?, 'note')",
+        [(first + n, "a NEEDLE in the hay", T0) for n in range(0, BACKLOG, 10)],
+    )
+    await cli.execute("COMMIT")
     assert queued(path) >= BACKLOG
     wolves = sorted((first + n for n in range(0, BACKLOG, 5)), reverse=True)
     needles = sorted((first + n for n in range(0, BACKLOG, 10)), reverse=True)
@@ -62,19 +61,19 @@ async def test_searches_find_queued_issues_while_the_index_catches_up(repo, app_
     for k in range(40):
         api_marker, cli_marker = f"apimark{k}q", f"climark{k}q"
         marker_ids[api_marker] = await api.create(f"Written through the API {api_marker}")
-        cli.execute(
-            "INSERT INTO issues (title, status, priority, created_at, updated_at) VALUES (?, 'open', 'low', ?, ?)",
+        marker_ids[cli_marker] = await cli.value(
+            "INSERT INTO issues (title, status, priority, created_at, updated_at) VALUES (?, 'open', 'low', ?, ?) "
+            "RETURNING id",
             (f"Written by the CLI {cli_marker}", T0, T0),
         )
-        marker_ids[cli_marker] = cli.execute("SELECT max(id) FROM issues").fetchone()[0]
         renamed = wolves[k]  # a wolf no more
-        cli.execute("UPDATE issues SET title = 'Backlog renamed' WHERE id = ?", (renamed,))
+        await cli.execute("UPDATE issues SET title = 'Backlog renamed' WHERE id = ?", (renamed,))
         wolves.remove(renamed)
         commented = first + 10 * k + 3  # an issue without a needle gets one, through the API
         await api.comment(commented, f"another needle, number {k}")
         needles = sorted([*needles, commented], reverse=True)
         if k % 2:
-            cli.execute(
+            await cli.execute(
                 "INSERT INTO comments (issue_id, content, created_at, kind) VALUES (?, 'CLI needle', ?, 'note')",
                 (first + 10 * k + 7, T0),
             )
