@@ -54,12 +54,12 @@ def crosslink_register_blueprints(kernel):
 
 @hookimpl
 async def crosslink_startup(kernel):
-    """Register SQL helpers; check the search index (repair lost triggers, drain the queue)."""
+    """Register SQL helpers; check the search index (repair lost triggers, index what is queued)."""
     issues = kernel.services.require("issues")
     issues.counts.size = kernel.plugin_config("issues").count_cache_size
     await kernel.db.register_sqlite_function(FOLD_FUNCTION, 1, fold)
     await issues.search.warm_up()
-    await issues.search.prepare()
+    await issues.search.start()
     interval = kernel.plugin_config("issues").search_refresh_seconds
     if kernel.db.is_sqlite and interval > 0:
         kernel.spawn(issues.search.keep_fresh(interval), name="issues-search-refresh")

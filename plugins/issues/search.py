@@ -58,6 +58,10 @@ CHUNK_SECONDS = 0.025
 CHUNK_PAUSE = 0.005
 #: How long after this server's write the queue is drained (a burst of writes drains together).
 DRAIN_DELAY = 0.2
+#: At startup, a queue longer than this is indexed in the background (searches read the
+#: queued issues directly meanwhile), with its progress logged every ``PROGRESS_SECONDS``.
+STARTUP_INLINE = 2000
+PROGRESS_SECONDS = 5.0
 #: The background drain holds the database at most this part of the time: under a burst of
 #: writes faster than it can index, the queue grows (searches read queued issues directly)
 #: and is taken in once the burst is over, instead of slowing every writer down.
@@ -208,7 +212,12 @@ class SearchEngine:
         """Create the index (migrations and repairs call it)."""
 
     async def prepare(self) -> None:
-        """Bring the index fully up to date (at startup; the benchmark's generator)."""
+        """Bring the index fully up to date now (the benchmark's generator)."""
+
+    async def start(self) -> None:
+        """At startup: make the index usable; long work (a first index of a big database)
+        may go on in the background, with its progress logged."""
+        await self.prepare()
 
     async def refresh(self) -> bool:
         """Before a search: make the index usable without waiting for long work; whether some
@@ -385,13 +394,50 @@ class SqliteSearch(SearchEngine):
             return True
         return False
 
-    async def prepare(self) -> None:
-        """Repair a lost index, then take the whole queue into the index (chunk by chunk)."""
+    async def _usable(self) -> bool:
+        """Whether there is an index (FTS5 with trigrams), repaired if something was lost."""
         if not await self._probe_fts():
-            return
+            return False
         if not self._intact(await self.state()):
             await self._repair()
-        await self.catch_up()
+        return True
+
+    async def prepare(self) -> None:
+        """Repair a lost index, then take the whole queue into the index (chunk by chunk)."""
+        if await self._usable():
+            await self.catch_up()
+
+    async def start(self) -> None:
+        """Repair a lost index; index a short queue now and a long one (the first start on a
+        big database the CLI filled) in the background, logging its progress."""
+        if not await self._usable():
+            return
+        queued = await self.db.fetch_value(f"SELECT count(DISTINCT issue_id) AS n FROM {QUEUE_TABLE}")
+        if queued <= STARTUP_INLINE or self._spawn is None:
+            await self.catch_up()
+            return
+        log.info("indexing %d issues for search in the background; searches are answered meanwhile", queued)
+        self._drainer = self._spawn(self._build_in_background(queued), "issues-search-build")
+
+    async def _build_in_background(self, queued: int) -> None:
+        began = last = time.perf_counter()
+
+        def report(taken: int) -> None:
+            nonlocal last
+            now = time.perf_counter()
+            if now - last >= PROGRESS_SECONDS:
+                last = now
+                log.info("search index: %d of %d issues (%.0f s)", min(taken, queued), queued, now - began)
+
+        try:
+            taken = await self.catch_up(pause=CHUNK_PAUSE, share=DRAIN_SHARE, progress=report)
+        except Exception as exc:  # searches stay correct; the periodic refresh goes on
+            log.warning("indexing issues for search stopped (%s); the periodic refresh resumes it", exc)
+            return
+        log.info("search index ready: %d issues in %.1f s", taken, time.perf_counter() - began)
+        if self._drain_again:  # a write asked for a drain while this one was finishing
+            self._drainer = None
+            self.schedule_drain()
 
     async def keep_fresh(self, interval: float) -> None:
         """Every ``interval`` seconds, start a drain if the queue holds work (the CLI's writes)."""
@@ -420,7 +466,14 @@ class SqliteSearch(SearchEngine):
             await self.db.execute(f"DELETE FROM {QUEUE_TABLE} WHERE issue_id <= ?", [chunk["bound"]])
             return chunk["issues"]
 
-    async def catch_up(self, pause: float = 0.0, *, until_short: bool = False, share: float = 1.0) -> int:
+    async def catch_up(
+        self,
+        pause: float = 0.0,
+        *,
+        until_short: bool = False,
+        share: float = 1.0,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Drain the queue chunk by chunk, each chunk its own transaction, so that other writers
         (this server's requests, the crosslink CLI) get the database between two chunks; return
         how many issues were re-indexed.
@@ -432,6 +485,7 @@ class SqliteSearch(SearchEngine):
         steady stream of writes is taken in batches rather than one tiny transaction after
         the other). ``share``: the part of the time the drain may hold the database; after a
         chunk it waits long enough to leave the rest to others (and at least ``pause``).
+        ``progress``: called after each chunk with the issues re-indexed so far.
         """
         taken = 0
         while True:
@@ -439,6 +493,8 @@ class SqliteSearch(SearchEngine):
             began = time.perf_counter()
             done = await self.drain_chunk(size)
             taken += done
+            if progress is not None and done:
+                progress(taken)
             if not done or (until_short and done < size):
                 return taken
             spent = max(time.perf_counter() - began, 1e-4)
@@ -638,6 +694,17 @@ class PostgresSearch(SearchEngine):
     async def source(self, text: str) -> Source:
         await self.prepare()
         pattern = self._pattern(text)
+        if len(text) < TRIGRAM:
+            # no trigram to look up: test each issue's own row, newest first, so that a page
+            # stops after enough matches. OFFSET 0 keeps the planner from turning the EXISTS
+            # into a hashed subplan that reads every comment first.
+            return Source(
+                where=(
+                    "(i.title ILIKE ? ESCAPE '\\' OR i.description ILIKE ? ESCAPE '\\' OR EXISTS "
+                    "(SELECT 1 FROM comments c WHERE c.issue_id = i.id AND c.content ILIKE ? ESCAPE '\\' OFFSET 0))",
+                ),
+                params=(pattern, pattern, pattern),
+            )
         return Source(
             where=(
                 "i.id IN (SELECT id FROM issues WHERE title ILIKE ? ESCAPE '\\' "
@@ -645,6 +712,7 @@ class PostgresSearch(SearchEngine):
                 "UNION SELECT issue_id FROM comments WHERE content ILIKE ? ESCAPE '\\')",
             ),
             params=(pattern, pattern, pattern),
+            once=True,
         )
 
     async def column_source(self, column: str, text: str, without: str | None = None) -> Source:

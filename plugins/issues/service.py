@@ -190,6 +190,12 @@ class IssuesService:
     async def _page(
         self, source: store.Source, order: str, limit: int | None, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
+        if source.once and order == source.newest_first and limit != 0:
+            rows = await self.db.fetch_all(self.sql.page_with_total(source, limit, offset), source.params)
+            if rows:
+                return [shape.summary(row) for row in rows], int(rows[0]["server_total"])
+            if not offset:
+                return [], 0
         rows = await self.db.fetch_all(self.sql.summaries(source, order, limit, offset), source.params)
         items = [shape.summary(row) for row in rows]
         if (limit is None or len(items) < limit) and (items or not offset):

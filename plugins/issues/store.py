@@ -45,10 +45,15 @@ class Source:
     newest_first: str = "i.id DESC"
     #: The same issues in a form that is cheaper to count (``None``: count this one).
     counted: Source | None = None
+    #: Finding the matches is most of the cost (PostgreSQL's trigram search): read them once,
+    #: for the page and the total together (newest first only).
+    once: bool = False
 
     def narrowed(self, condition: str, *params) -> Source:
         counted = None if self.counted is None else self.counted.narrowed(condition, *params)
-        return Source(self.table, (*self.where, condition), (*self.params, *params), self.newest_first, counted)
+        return Source(
+            self.table, (*self.where, condition), (*self.params, *params), self.newest_first, counted, self.once
+        )
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class Statements:
             ("lf.label = ?", *source.where),
             (label, *source.params),
             "lf.issue_id DESC",
+            once=source.once,
         )
 
     def summaries(self, source: Source, order: str, limit: int | None, offset: int) -> str:
@@ -126,6 +132,19 @@ class Statements:
         elif offset:
             sql += (" LIMIT -1" if self.dialect.name == "sqlite" else "") + f" OFFSET {int(offset)}"
         return sql
+
+    def page_with_total(self, source: Source, limit: int | None, offset: int) -> str:
+        """One page of ``source``, newest first, each row carrying ``server_total`` (the count of
+        every match): the matches are found once, in a materialised CTE (PostgreSQL)."""
+        where = f" WHERE {' AND '.join(source.where)}" if source.where else ""
+        page = f" LIMIT {int(limit)}" if limit is not None else ""
+        return (
+            f"WITH server_matches AS MATERIALIZED (SELECT i.id FROM {source.table}{where}) "
+            f"SELECT {self.summary_fields}, (SELECT count(*) FROM server_matches) AS server_total "
+            "FROM issues i WHERE i.id IN "
+            f"(SELECT id FROM server_matches ORDER BY id DESC{page} OFFSET {int(offset)}) "
+            "ORDER BY i.id DESC"
+        )
 
     @staticmethod
     def count(source: Source) -> tuple[str, tuple]:

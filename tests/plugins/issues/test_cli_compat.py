@@ -4,6 +4,7 @@ writes is what the CLI expects to read (checked with plain sqlite3, as the CLI w
 from __future__ import annotations
 
 import re
+import time
 import sqlite3
 import uuid
 from pathlib import Path
@@ -248,3 +249,36 @@ async def test_an_invalid_config_section_refuses_to_start(repo, settings_factory
     (repo / ".crosslink" / "server.toml").write_text("[plugins.issues]\nsearch_refresh_seconds = -1\n")
     with pytest.raises(StartupError, match="search_refresh_seconds"):
         create_app(settings_factory(plugins="issues"))
+
+
+def test_a_big_cli_database_is_indexed_in_the_background_with_progress(repo, cli_db, live_server_factory):
+    """The first start on a database the CLI filled: the server answers at once, searches are
+    right while the index is built, and the log says what is going on until it is ready."""
+    import httpx
+
+    big = 5000
+    db = cli_connect(cli_db)
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO issues (title, status, priority, created_at, updated_at) VALUES (?, 'open', 'low', ?, ?)",
+        [(f"Imported {n} {'Straße' if n % 100 == 0 else 'lane'}", T0, T0) for n in range(big)],
+    )
+    db.execute("COMMIT")
+    db.close()
+
+    server = live_server_factory("--plugins", "issues")
+    body = httpx.get(f"{server.url}/api/v1/issues", params={"search": "STRASSE", "status": "all"}).json()
+    assert body == {"items": [], "total": 0}  # str.lower() semantics: "ß" is not "ss"
+    body = httpx.get(f"{server.url}/api/v1/issues", params={"search": "STRAßE", "limit": 3}).json()
+    assert body["total"] == big // 100
+    assert [item["title"] for item in body["items"]] == [f"Imported {n} Straße" for n in (4900, 4800, 4700)]
+    for _ in range(300):
+        if "search index ready" in server.text():
+            break
+        time.sleep(0.1)
+    log = server.text()
+    assert f"indexing {big + 3} issues for search in the background" in log
+    assert f"search index ready: {big + 3} issues" in log
+    assert sqlite3.connect(cli_db).execute("SELECT count(*) FROM server_issue_search").fetchone()[0] == big + 3
+    body = httpx.get(f"{server.url}/api/v1/issues", params={"search": "straße", "limit": 1}).json()
+    assert body["total"] == big // 100

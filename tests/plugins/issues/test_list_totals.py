@@ -92,6 +92,20 @@ async def test_the_label_filter_answers_exactly_with_every_other_filter(api, lab
         assert await page(api, **query) == (expected, len(expected)), query
         assert await page(api, limit=2, offset=1, **query) == (expected[1:3], len(expected)), query
         assert await page(api, limit=1, offset=len(expected) + 3, **query) == ([], len(expected)), query
+        assert await page(api, limit=0, **query) == ([], len(expected)), query
+
+
+@pytest.mark.parametrize("text", ["report", "re", "ö"])
+async def test_search_pages_and_totals_at_every_offset(api, text):
+    ids = [await api.create(f"Report {n}", description="Größe" if n % 2 else None) for n in range(7)]
+    await api.comment(ids[3], "a remark about the REPORT")
+    expected = [i for i in reversed(ids) if text in f"report {ids.index(i)}" or (text == "ö" and ids.index(i) % 2)]
+    assert await page(api, search=text) == (expected, len(expected))
+    for limit, offset in ((0, 0), (1, 0), (3, 2), (3, 5), (5, 6), (2, len(expected)), (2, len(expected) + 4)):
+        assert await page(api, search=text, limit=limit, offset=offset) == (
+            expected[offset : offset + limit],
+            len(expected),
+        ), (limit, offset)
 
 
 async def test_the_label_filter_items_carry_their_labels_and_blocker_counts(api):
