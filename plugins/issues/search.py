@@ -231,7 +231,8 @@ class SearchEngine:
         """Build lookup tables off the event loop (at startup)."""
 
     async def keep_fresh(self, interval: float) -> None:
-        """Bring the index up to date every ``interval`` seconds, for the life of the server."""
+        """Every ``interval`` seconds, for the life of the server, bring the index up to date
+        (SQLite: start a drain if the queue holds work, the CLI's writes)."""
         while True:
             await asyncio.sleep(interval)
             try:
@@ -438,15 +439,6 @@ class SqliteSearch(SearchEngine):
         if self._drain_again:  # a write asked for a drain while this one was finishing
             self._drainer = None
             self.schedule_drain()
-
-    async def keep_fresh(self, interval: float) -> None:
-        """Every ``interval`` seconds, start a drain if the queue holds work (the CLI's writes)."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.refresh()
-            except Exception:  # a locked or busy database now is no reason to stop for good
-                log.exception("refreshing the issue search index failed; trying again later")
 
     async def drain_chunk(self, size: int = CHUNK) -> int:
         """Re-index the queued issues with the lowest ids, at most ``size`` of them, in one
