@@ -179,3 +179,25 @@ class RawWebSocket:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def send_and_abort(url: str, method: str, path: str, body: Any, after: float) -> None:
+    """Send one request on a raw socket, wait ``after`` seconds, then reset the connection
+    without reading the answer: a client that crashed or gave up mid-request."""
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    payload = json.dumps(body).encode()
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    ).encode()
+    sock = socket.create_connection((parts.hostname, parts.port))
+    try:
+        sock.sendall(head + payload)
+        time.sleep(after)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST on close
+    finally:
+        sock.close()

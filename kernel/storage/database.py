@@ -88,7 +88,7 @@ def tortoise_config(url: str, specs: Sequence[StorageSpec]) -> dict[str, Any]:
             "credentials": {"file_path": path, **SQLITE_PRAGMAS},
         }
     else:
-        connection = expand_db_url(url)
+        connection = {**expand_db_url(url), "engine": "kernel.storage.postgres_backend"}
         credentials = connection["credentials"]
         for key, value in POSTGRES_POOL.items():
             credentials.setdefault(key, value)

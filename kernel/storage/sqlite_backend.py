@@ -6,18 +6,27 @@ write, SQLite refuses the upgrade with ``SQLITE_BUSY_SNAPSHOT`` ("database is lo
 and no busy timeout helps. ``BEGIN IMMEDIATE`` takes the write lock when the transaction starts,
 waiting (``busy_timeout``) for other writers instead of failing. Tortoise loads this module as
 a connection engine: the config names it, nothing is patched.
+
+Entering a transaction is also made safe to interrupt. Tortoise takes the connection's lock and
+then runs ``BEGIN``; if that fails or the task is cancelled there (a client that disconnects
+while the server waits for the write lock), the lock was never given back and the ``BEGIN``
+still ran in aiosqlite's thread: every later query of the server waited forever and the file
+stayed write-locked for the CLI. Here a failed start is undone: a rollback is queued behind
+whatever ``BEGIN`` left running, then the lock is released.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
-from tortoise.backends.base.client import TransactionContext
+from tortoise.backends.base.client import TransactionContext, TransactionalDBClient
 from tortoise.backends.sqlite.client import (
     SqliteClient,
     SqliteTransactionContext,
     SqliteTransactionWrapper,
 )
+from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
 
@@ -32,11 +41,42 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
             raise TransactionManagementError(exc) from exc
 
 
+class UndoableTransactionContext(SqliteTransactionContext):
+    """A transaction whose start, when it fails or is cancelled part-way, leaves nothing held."""
+
+    async def __aenter__(self) -> TransactionalDBClient:
+        await self._trxlock.acquire()
+        try:
+            await self.ensure_connection()
+            self.token = get_connections().set(self.connection_name, self.connection)
+            try:
+                await self.connection.begin()
+            except BaseException:
+                get_connections().reset(self.token)
+                raise
+        except BaseException:
+            try:
+                await self._undo_begin()
+            finally:
+                self._trxlock.release()
+            raise
+        return self.connection
+
+    async def _undo_begin(self) -> None:
+        """aiosqlite runs statements in order on its thread: a rollback queued now runs after
+        a ``BEGIN`` that the cancelled task left behind (and does nothing if none took effect)."""
+        raw = self.connection._connection
+        if raw is not None:
+            with contextlib.suppress(Exception):
+                await raw.rollback()
+
+
 class ImmediateSqliteClient(SqliteClient):
-    """The SQLite client whose top-level transactions are ``BEGIN IMMEDIATE``."""
+    """The SQLite client whose top-level transactions are ``BEGIN IMMEDIATE`` and whose
+    transaction starts can be interrupted safely."""
 
     def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+        return UndoableTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 
 
 client_class = ImmediateSqliteClient
