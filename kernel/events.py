@@ -21,6 +21,14 @@ from .errors import StartupError
 
 log = logging.getLogger("crosslink.events")
 
+class HeldEvents:
+    """The events held by :meth:`EventBus.deferred`, and whether their transaction committed."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.committed = False
+
+
 _deferred: ContextVar[list[Event] | None] = ContextVar("crosslink_deferred_events", default=None)
 
 
@@ -114,19 +122,23 @@ class EventBus:
             self._dispatch(event)
 
     @asynccontextmanager
-    async def deferred(self) -> AsyncIterator[None]:
-        """Hold events published inside the block; release them only if it succeeds."""
+    async def deferred(self) -> AsyncIterator[HeldEvents]:
+        """Hold events published inside the block; release them only if it succeeds, or if it
+        fails after what they describe was committed (the block sets ``held.committed``)."""
+        held = HeldEvents()
         if _deferred.get() is not None:  # nested: the outermost block decides
-            yield
+            yield held
             return
-        pending: list[Event] = []
-        token = _deferred.set(pending)
+        token = _deferred.set(held.events)
+        succeeded = False
         try:
-            yield
+            yield held
+            succeeded = True
         finally:
             _deferred.reset(token)
-        for event in pending:
-            self._dispatch(event)
+            if succeeded or held.committed:
+                for event in held.events:
+                    self._dispatch(event)
 
     def _dispatch(self, event: Event) -> None:
         self._deliver(event)

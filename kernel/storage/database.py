@@ -252,15 +252,24 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
-        """A write transaction; events published inside it go out only after it commits."""
+        """A write transaction; events published inside it go out only after it commits.
+
+        Cancelling the task (a client that disconnects) never leaves the transaction half-done:
+        a start is undone, a commit that began runs to its end (see the storage engines).
+        """
         token = _in_transaction.set(True)
         try:
             if self._events is None:
                 async with in_transaction(CONNECTION) as connection:
                     yield connection
                 return
-            async with self._events.deferred():
-                async with in_transaction(CONNECTION) as connection:
-                    yield connection
+            async with self._events.deferred() as held:
+                context = in_transaction(CONNECTION)
+                try:
+                    async with context as connection:
+                        yield connection
+                finally:
+                    # cancelled while committing: the commit finished first, its events go out
+                    held.committed = getattr(context, "committed", False)
         finally:
             _in_transaction.reset(token)

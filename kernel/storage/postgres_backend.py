@@ -4,8 +4,9 @@ Tortoise takes a connection from the pool and then runs ``BEGIN``; if that fails
 cancelled there (a client that disconnects at that moment), the connection never went back to
 the pool. Ten such requests and every later query of the server waited forever. Here a failed
 start gives the connection back (asyncpg resets it: a running statement is cancelled, an open
-transaction rolled back). Tortoise loads this module as a connection engine: the config names
-it, nothing is patched.
+transaction rolled back). A commit that has begun runs to its end even when the task is
+cancelled meanwhile. Tortoise loads this module as a connection engine: the config names it,
+nothing is patched.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import TransactionalDBClient, TransactionContext, TransactionContextPooled
 from tortoise.connection import get_connections
 
+from .cancellation import finish_even_if_cancelled
+
 
 class UndoablePooledTransactionContext(TransactionContextPooled):
-    """A transaction whose start, when it fails or is cancelled part-way, leaves nothing held."""
+    """A transaction whose start, when it fails or is cancelled part-way, leaves nothing held,
+    and whose commit, once begun, ends (``committed`` tells whether it succeeded)."""
+
+    committed = False
 
     async def __aenter__(self) -> TransactionalDBClient:
         await self.ensure_connection()
@@ -33,6 +39,20 @@ class UndoablePooledTransactionContext(TransactionContextPooled):
             await pool.release(self.client._connection)
             raise
         return self.client
+
+    async def __aexit__(self, exc_type, exc_val, exc_tb) -> None:
+        if exc_type is not None or self.client._finalized:
+            await super().__aexit__(exc_type, exc_val, exc_tb)
+            return
+        try:
+            await finish_even_if_cancelled(self._commit())
+        finally:
+            await self.client._parent._pool.release(self.client._connection)
+            get_connections().reset(self.token)
+
+    async def _commit(self) -> None:
+        await self.client.commit()
+        self.committed = True
 
 
 class UndoableAsyncpgClient(AsyncpgDBClient):

@@ -12,7 +12,9 @@ then runs ``BEGIN``; if that fails or the task is cancelled there (a client that
 while the server waits for the write lock), the lock was never given back and the ``BEGIN``
 still ran in aiosqlite's thread: every later query of the server waited forever and the file
 stayed write-locked for the CLI. Here a failed start is undone: a rollback is queued behind
-whatever ``BEGIN`` left running, then the lock is released.
+whatever ``BEGIN`` left running, then the lock is released. A commit that has begun runs to its
+end even when the task is cancelled meanwhile, and a commit that fails is rolled back rather
+than left open for the next ``BEGIN`` to commit.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from tortoise.backends.sqlite.client import (
 from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
+from .cancellation import finish_even_if_cancelled
+
 
 class ImmediateTransactionWrapper(SqliteTransactionWrapper):
     """A transaction that starts with ``BEGIN IMMEDIATE``."""
@@ -42,7 +46,10 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
 
 
 class UndoableTransactionContext(SqliteTransactionContext):
-    """A transaction whose start, when it fails or is cancelled part-way, leaves nothing held."""
+    """A transaction whose start, when it fails or is cancelled part-way, leaves nothing held,
+    and whose commit, once begun, ends (``committed`` tells whether it succeeded)."""
+
+    committed = False
 
     async def __aenter__(self) -> TransactionalDBClient:
         await self._trxlock.acquire()
@@ -56,15 +63,34 @@ class UndoableTransactionContext(SqliteTransactionContext):
                 raise
         except BaseException:
             try:
-                await self._undo_begin()
+                await self._roll_back()
             finally:
                 self._trxlock.release()
             raise
         return self.connection
 
-    async def _undo_begin(self) -> None:
-        """aiosqlite runs statements in order on its thread: a rollback queued now runs after
-        a ``BEGIN`` that the cancelled task left behind (and does nothing if none took effect)."""
+    async def __aexit__(self, exc_type, exc_val, exc_tb) -> None:
+        if exc_type is not None or self.connection._finalized:
+            await super().__aexit__(exc_type, exc_val, exc_tb)
+            return
+        try:
+            await finish_even_if_cancelled(self._commit())
+        finally:
+            get_connections().reset(self.token)
+            self._trxlock.release()
+
+    async def _commit(self) -> None:
+        try:
+            await self.connection.commit()
+        except Exception:
+            await self._roll_back()
+            raise
+        self.committed = True
+
+    async def _roll_back(self) -> None:
+        """Roll back on the raw connection. aiosqlite runs statements in order on its thread, so
+        a rollback queued now runs after a ``BEGIN`` that a cancelled task left behind; it does
+        nothing when no transaction is open."""
         raw = self.connection._connection
         if raw is not None:
             with contextlib.suppress(Exception):

@@ -92,3 +92,49 @@ async def test_data_version_changes_on_every_commit(db, repo):
     conn.commit()
     conn.close()
     assert db.data_version() != third
+
+
+async def test_a_transaction_cancelled_while_it_commits_ends_committed_with_its_events(app_factory):
+    """A client that disconnects just as its change commits: the commit runs to its end, and
+    the change's events go out (a dashboard must not miss a change that is in the database)."""
+    import asyncio
+
+    from tests.support import open_ws, receive_until
+
+    server = await app_factory(plugins="notes", extra_plugins={"notes": notes})
+    db = server.kernel.db
+    ws, connection = await open_ws(server.client, channels=["notes"])
+    try:
+        started: list[asyncio.Task] = []
+
+        async def change() -> None:
+            async with db.transaction():
+                note_id = await db.insert("INSERT INTO server_test_notes (body) VALUES (?)", ("last words",))
+                server.kernel.publish(notes.NoteAdded(note_id=note_id))
+                asyncio.get_running_loop().call_soon(started[0].cancel)  # lands while committing
+
+        started.append(asyncio.ensure_future(change()))
+        with pytest.raises(asyncio.CancelledError):
+            await started[0]
+        assert await db.fetch_value("SELECT count(*) FROM server_test_notes WHERE body = 'last words'") == 1
+        event = await receive_until(connection, "note_added")
+        assert event["note_id"] > 0
+
+        async def abandoned() -> None:  # cancelled before the commit: nothing written, no event
+            async with db.transaction():
+                note_id = await db.insert("INSERT INTO server_test_notes (body) VALUES (?)", ("never",))
+                server.kernel.publish(notes.NoteAdded(note_id=note_id))
+                await asyncio.sleep(10)
+
+        task = asyncio.ensure_future(abandoned())
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await db.fetch_value("SELECT count(*) FROM server_test_notes WHERE body = 'never'") == 0
+        with pytest.raises(asyncio.TimeoutError):
+            await receive_until(connection, "note_added", timeout=0.5)
+        async with db.transaction():  # the connection is free again
+            await db.insert("INSERT INTO server_test_notes (body) VALUES (?)", ("after",))
+    finally:
+        await ws.__aexit__(None, None, None)
