@@ -44,3 +44,11 @@ def crosslink_register_blueprints(kernel):
 async def crosslink_search(kernel, query, limit):
     """Knowledge hits for ``GET /search``: one per matching page, scored by terms found."""
     return await kernel.services.require(SERVICE_NAME).search_hits(query, limit)
+
+
+@hookimpl
+async def crosslink_shutdown(kernel):
+    """Let the page changes still running reach their commit before the server exits."""
+    service = kernel.services.get(SERVICE_NAME)
+    if service is not None:
+        await service.settle(timeout=service.worktree.git.timeout)

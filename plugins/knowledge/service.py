@@ -3,15 +3,19 @@
 This is the ``knowledge`` service other plugins may call (``kernel.services.get("knowledge")``).
 Reads go straight to the files, in a worker thread. Every write holds one asyncio lock from the
 version check to the commit, so two writers never interleave, and a failed commit puts the
-file back as it was.
+file back as it was. A change runs to its end even when the request that asked for it is
+cancelled (its client disconnected): stopping it half-way would leave a page file that is not
+committed, or a git commit killed mid-way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import os
 import tempfile
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,22 @@ ANY_VERSION = "*"
 #: Marks a field a PATCH leaves unchanged.
 UNCHANGED: Any = object()
 
+log = logging.getLogger("crosslink.knowledge")
+
+
+def uninterrupted(change: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Run a change as its own task, shielded from the caller's cancellation: the caller still
+    stops waiting, the change goes on to its commit (or its undo)."""
+
+    @functools.wraps(change)
+    async def run(self: KnowledgeService, *args: Any, **kwargs: Any) -> Any:
+        task = asyncio.ensure_future(change(self, *args, **kwargs))
+        self._changes.add(task)
+        task.add_done_callback(self._change_done)
+        return await asyncio.shield(task)
+
+    return run
+
 
 class KnowledgeService:
     """Lists, reads, searches, creates, updates and deletes knowledge pages."""
@@ -50,6 +70,17 @@ class KnowledgeService:
             remote_timeout=config.remote_timeout_seconds,
         )
         self._write_lock = asyncio.Lock()
+        self._changes: set[asyncio.Task] = set()
+
+    def _change_done(self, task: asyncio.Task) -> None:
+        self._changes.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # retrieved: its caller may be gone
+            log.debug("a knowledge change failed: %r", task.exception())
+
+    async def settle(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) for the changes still running (at shutdown)."""
+        if self._changes:
+            await asyncio.wait(set(self._changes), timeout=timeout)
 
     @property
     def pages_dir(self) -> Path:
@@ -110,6 +141,7 @@ class KnowledgeService:
 
     # --- writes ---------------------------------------------------------------------------
 
+    @uninterrupted
     async def create_page(
         self,
         slug: str,
@@ -142,6 +174,7 @@ class KnowledgeService:
         self.kernel.publish(KnowledgeChanged(slug=slug, action="created"))
         return pages.page_from_bytes(slug, data)
 
+    @uninterrupted
     async def update_page(
         self,
         slug: str,
@@ -190,6 +223,7 @@ class KnowledgeService:
         self.kernel.publish(KnowledgeChanged(slug=slug, action="updated"))
         return pages.page_from_bytes(slug, data)
 
+    @uninterrupted
     async def delete_page(self, slug: str, *, expected: Collection[str] | None = None) -> None:
         """Remove the page and commit ("Delete knowledge page: <slug>"); 404 when absent."""
         path = self._path(slug)

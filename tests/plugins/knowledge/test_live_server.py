@@ -40,3 +40,36 @@ async def test_pages_over_real_http(live_server_factory, repo: Path):
         "Update knowledge page: live",
         "Add knowledge page: live",
     ]
+
+
+def test_changes_abandoned_by_their_clients_are_whole(live_server_factory, repo: Path):
+    """Clients that disconnect while their page is being written and committed: each change is
+    committed whole or not at all, the worktree is left clean, and the next change works."""
+    import random
+    import subprocess
+
+    from tests.plugins.knowledge.conftest import head_files
+    from tests.support import send_and_abort
+
+    live = live_server_factory("--plugins", "knowledge")
+    with httpx.Client(base_url=live.url + "/api/v1", timeout=30) as http:
+        assert http.post("/knowledge", json={"slug": "first", "title": "First"}).status_code == 201
+    rng = random.Random(3)
+    for n in range(40):
+        page = {"slug": f"abandoned-{n}", "title": f"Abandoned {n}", "content": "x\n" * 50}
+        send_and_abort(live.url, "POST", "/api/v1/knowledge", page, rng.random() / 25)
+    with httpx.Client(base_url=live.url + "/api/v1", timeout=30) as http:
+        for _ in range(100):  # changes still running finish on their own
+            created = http.post("/knowledge", json={"slug": "after", "title": "After"})
+            if created.status_code != 409:
+                break
+        assert created.status_code == 201, created.text
+        listed = sorted(page["slug"] for page in http.get("/knowledge").json())
+    worktree = repo / ".crosslink" / ".knowledge-cache"
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=worktree, capture_output=True, text=True)
+    assert status.returncode == 0 and status.stdout == ""
+    pages = sorted(name[:-3] for name in head_files(repo) if name.endswith(".md"))
+    assert listed == pages  # what is listed is exactly what is committed
+    assert {"first", "after"} <= set(pages)
+    assert len(commits(repo)) == len([p for p in pages if p.startswith("abandoned")]) + 3  # init, first, after
+    assert "Traceback" not in live.text()
