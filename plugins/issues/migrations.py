@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from kernel import Migration
 
-from .search import PostgresSearch, SqliteSearch
+from .search import FTS_NO_AUTOMERGE, FTS_TABLE, PostgresSearch, SqliteSearch
 
 if TYPE_CHECKING:
     from kernel.storage.database import Database
@@ -28,6 +28,12 @@ async def _sqlite_search(db: Database) -> None:
     await SqliteSearch(db).install()
 
 
+async def _sqlite_merge_in_background(db: Database) -> None:
+    """An index built by an earlier server: its segments are merged by the drain from now on."""
+    if await db.fetch_value("SELECT count(*) FROM sqlite_master WHERE name = ?", [FTS_TABLE]):
+        await db.execute(FTS_NO_AUTOMERGE)
+
+
 async def _postgres_search(db: Database) -> None:
     await PostgresSearch(db).install()
 
@@ -40,4 +46,5 @@ MIGRATIONS = [
         sqlite=[LABEL_ISSUE_INDEX, DROP_LABEL_INDEX],
         postgres=[LABEL_ISSUE_INDEX, DROP_LABEL_INDEX],
     ),
+    Migration("0004_search_merge_in_background", sqlite=_sqlite_merge_in_background),
 ]

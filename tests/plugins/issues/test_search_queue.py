@@ -120,3 +120,26 @@ async def test_the_servers_own_writes_are_taken_into_the_index_soon(api):
         db.close()
     assert found == [(issue_id,)]
     assert await ids(api, "eagerly") == ([issue_id], 1)
+
+
+async def test_index_segments_are_merged_by_the_drain_not_inside_writes(api):
+    """Each drain commits one small FTS5 segment (automatic merging, which ran inside whichever
+    write crossed a threshold, is off); the drain merges them afterwards, so their number stays
+    small however many drains ran, and searches still find everything."""
+    path = api.kernel.db.sqlite_path()
+    search = api.kernel.services.require("issues").search
+    created = []
+    for n in range(60):
+        created.append(await api.create(f"Segment {n} marker{n}x"))
+        await search.drain()  # one drain, one segment, then the merges
+    db = sqlite3.connect(path)
+    try:
+        automerge = db.execute("SELECT v FROM server_issue_search_config WHERE k = 'automerge'").fetchone()
+        segments = db.execute("SELECT count(DISTINCT segid) FROM server_issue_search_idx").fetchone()[0]
+    finally:
+        db.close()
+    assert automerge == (0,)
+    assert segments <= 8, segments  # 3 here; 15 without the merges (FTS5 merges only when a level reaches 16)
+    for n in (0, 31, 59):
+        assert await ids(api, f"marker{n}x") == ([created[n]], 1)
+    assert (await ids(api, "segment"))[1] == 60
