@@ -21,6 +21,7 @@ from .errors import StartupError
 
 log = logging.getLogger("crosslink.events")
 
+
 class HeldEvents:
     """The events held by :meth:`EventBus.deferred`, and whether their transaction committed."""
 

@@ -17,7 +17,6 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
-    from quart import Blueprint
 
     from .app import Kernel
     from .events import Event

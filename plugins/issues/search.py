@@ -27,7 +27,6 @@ from functools import lru_cache
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from tortoise.connection import connections
 
 from kernel import SearchHit
 

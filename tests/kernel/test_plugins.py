@@ -11,7 +11,7 @@ import pytest
 
 from kernel import StartupError
 from kernel.builtin_plugins import BUILTIN_PLUGINS
-from tests.fixtures.plugins import needs_notes, notes, typo
+from tests.fixtures.plugins import notes, typo
 from tests.support import CROSSLINK, open_ws, receive_json
 
 

@@ -85,7 +85,7 @@ async def test_unknown_issue_and_bad_bodies(app_factory, clock):
     for bad in ({}, {"agent_id": ""}, {"agent_id": 5}, {"agent_id": "has space"}, {"agent_id": "a", "branch": 3}):
         error = await act(server, issue, "claim", bad, 400)
         assert error["error"] == "bad request"
-    response = await server.client.post(f"/api/v1/locks/not-a-number/claim", json={"agent_id": "a"})
+    response = await server.client.post("/api/v1/locks/not-a-number/claim", json={"agent_id": "a"})
     assert response.status_code == 400
 
 
