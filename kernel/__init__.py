@@ -2,7 +2,7 @@
 
 Plugins import what they need from here: the ``hookimpl`` marker, the declarations they
 return from hooks (``PluginInfo``, ``StorageSpec``, ``Migration``, ``ConfigSection``,
-``Event``, ``SearchHit``) and the errors they raise (``APIError``, ``StartupError``). Route
+``Event``, ``SearchHit``, ``Worker``) and the errors they raise (``APIError``, ``StartupError``). Route
 helpers live in :mod:`kernel.api`.
 """
 
@@ -13,6 +13,7 @@ from .plugin_info import ConfigSection, PluginInfo
 from .search import SearchHit
 from .storage.spec import Migration, StorageSpec
 from .version import __version__
+from .workers import Worker, WorkerContext
 
 __all__ = [
     "APIError",
@@ -23,6 +24,8 @@ __all__ = [
     "SearchHit",
     "StartupError",
     "StorageSpec",
+    "Worker",
+    "WorkerContext",
     "__version__",
     "hookimpl",
 ]

@@ -24,6 +24,7 @@ from .errors import StartupError, install_error_handlers
 from .events import Event, EventBus, EventRegistry
 from .hook_config import HookConfig
 from .jsonutil import install_json_provider
+from .leases import FileLeases, PostgresLeases
 from .plugin_info import ConfigSection
 from .plugins import LoadedPlugins, load_plugins
 from .routes import create_api_blueprint, create_docs_blueprint
@@ -38,6 +39,7 @@ from .storage.migrations import apply_migrations
 from .storage.spec import StorageSpec
 from .validation import describe_errors
 from .version import __version__
+from .workers import Worker, Workers
 from .ws import serve_websocket
 
 log = logging.getLogger("crosslink.kernel")
@@ -74,6 +76,7 @@ class Kernel:
         notify = self._notify_plugins if self._impls("crosslink_on_event") else None
         self.events = EventBus(EventRegistry(), self.broadcaster.deliver, notify)
         self.db = Database(settings.database_url, self.events)
+        self.workers = Workers(_leases_for(self.db))
         self.services = ServiceRegistry()
         self.hook_config = HookConfig(settings.crosslink_dir)
         self.storage_specs: list[tuple[str, StorageSpec]] = []
@@ -225,16 +228,27 @@ class Kernel:
             plan = [(KERNEL_APP, [CLI_SCHEMA])] + [(spec.app_label, spec.migrations) for spec in specs]
             await apply_migrations(self.db, plan)
             await self.call_runtime("crosslink_startup", isolate=False, kernel=self)
+            self._collect_workers()
         except BaseException:
+            await self.workers.stop()
             await self._stop_tasks()
             await self.db.stop()
             raise
+        self.workers.start()
         self.started = True
+
+    def _collect_workers(self) -> None:
+        for plugin, workers in self.call_build("crosslink_register_workers", kernel=self):
+            for worker in workers or []:
+                if not isinstance(worker, Worker):
+                    raise StartupError(f"plugin '{plugin}': crosslink_register_workers must return Worker objects")
+                self.workers.add(worker, plugin=plugin)
 
     async def stop(self) -> None:
         if not self.started:
             return
         self.started = False
+        await self.workers.stop()
         await self.call_runtime("crosslink_shutdown", reverse=True, kernel=self)
         await self._stop_tasks()
         await self.events.drain()
@@ -246,6 +260,13 @@ class Kernel:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _leases_for(db: Database):
+    """Singleton leases: advisory locks on PostgreSQL, file locks beside an SQLite file."""
+    if db.is_sqlite:
+        return FileLeases(db.runtime_dir() / "leases")
+    return PostgresLeases(db.url)
 
 
 class CrosslinkQuart(Quart):

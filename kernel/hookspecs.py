@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .search import SearchHit
     from .services import ServiceProvider
     from .storage.spec import StorageSpec
+    from .workers import Worker
 
 PROJECT = "crosslink"
 
@@ -128,10 +129,27 @@ def crosslink_startup(kernel: Kernel) -> Any:
     """Run once after the database is ready and before the first request is served.
 
     Called plugin by plugin in dependency order (a plugin after the plugins it requires).
-    Start long-lived work with ``kernel.spawn(coro)``; it is cancelled at shutdown. Raise
+    Long-lived work belongs in a worker (``crosslink_register_workers``), which the kernel
+    restarts when it fails and stops on time; ``kernel.spawn(coro)`` is for short tasks. Raise
     :class:`kernel.StartupError` to refuse to start. May be async.
 
     :param kernel: the application kernel.
+    """
+
+
+@hookspec
+def crosslink_register_workers(kernel: Kernel) -> list[Worker] | None:
+    """Declare this plugin's background workers (:class:`kernel.Worker`).
+
+    Called once, after every ``crosslink_startup`` hook has run; the workers start right after
+    and are stopped before ``crosslink_shutdown``. A worker is long-running (``every=None``,
+    ``run(ctx)`` loops until ``ctx.stopping``) or periodic (``every=seconds``); one that raises is
+    logged and restarted with backoff; ``singleton=True`` runs it on exactly one instance of a
+    team server (a PostgreSQL advisory-lock lease, or a file lock beside the SQLite database).
+    ``kernel.workers.wake(name)`` runs a periodic worker now. ``GET /api/v1/workers`` lists them.
+
+    :param kernel: the application kernel.
+    :return: a list of :class:`kernel.Worker` or ``None``.
     """
 
 

@@ -11,7 +11,7 @@ from quart_schema import document_response, hide, tag_blueprint
 from .errors import APIError
 from .hook_config import ConfigUpdate, ConfigView
 from .jsonutil import json_response
-from .schemas import HealthOut, PluginOut, SearchOut, SearchQuery
+from .schemas import HealthOut, PluginOut, SearchOut, SearchQuery, WorkerOut
 from .search import rank
 from .validation import json_body, query_args
 from .version import __version__
@@ -55,6 +55,12 @@ def create_api_blueprint(kernel: Kernel) -> Blueprint:
     async def list_plugins():
         """Every plugin this server knows, enabled or not, with the hooks it implements."""
         return json_response([record.as_dict() for record in kernel.plugins.all_records()])
+
+    @bp.get("/workers")
+    @document_response(list[WorkerOut])
+    async def list_workers():
+        """Every background worker: plugin, state, restarts, last error, lease."""
+        return json_response(kernel.workers.describe())
 
     @bp.get("/events")
     async def list_events():

@@ -39,3 +39,23 @@ class SearchQuery(BaseModel):
 class SearchOut(BaseModel):
     items: list[SearchHit]
     total: int
+
+
+class WorkerOut(BaseModel):
+    """One background worker as ``GET /api/v1/workers`` shows it."""
+
+    name: str
+    plugin: str
+    description: str
+    kind: str = Field(description="periodic | long-running")
+    every_seconds: float | None
+    singleton: bool
+    state: str = Field(description="pending | standby | running | idle | backoff | stopping | stopped | finished")
+    holds_lease: bool | None = Field(description="singletons: whether this instance holds the lease")
+    runs: int
+    restarts: int
+    last_error: str | None
+    last_error_at: str | None
+    started_at: str | None
+    last_run_at: str | None
+    note: str | None

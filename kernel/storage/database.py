@@ -119,6 +119,14 @@ class Database:
     def sqlite_path(self) -> Path | None:
         return Path(urlsplit(self.url).path) if self.is_sqlite else None
 
+    def runtime_dir(self) -> Path:
+        """Where an SQLite database's servers keep their lock files: a hidden directory beside
+        the file (``.crosslink/.issues.db.server/``), shared by every server process on it."""
+        path = self.sqlite_path()
+        if path is None:
+            raise RuntimeError("only an SQLite database has a runtime directory")
+        return path.parent / f".{path.name}.server"
+
     async def start(self, specs: Sequence[StorageSpec]) -> None:
         """Initialise Tortoise for the enabled plugins' models (global for request tasks)."""
         if self.is_sqlite:
