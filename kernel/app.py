@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import uuid
+from collections import deque
+from datetime import timedelta
 from collections.abc import Awaitable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -21,12 +24,14 @@ from quart_schema import Info, QuartSchema, tag_blueprint
 
 from .broadcaster import Broadcaster
 from .errors import StartupError, install_error_handlers
+from .eventlog import EVENT_LOG_SCHEMA, EventLog, LogEntry
 from .events import Event, EventBus, EventRegistry
 from .hook_config import HookConfig
 from .jsonutil import install_json_provider
 from .leases import FileLeases, PostgresLeases
 from .plugin_info import ConfigSection
 from .plugins import LoadedPlugins, load_plugins
+from .relay import EventRelay
 from .routes import create_api_blueprint, create_docs_blueprint
 from .routing import CONVERTERS
 from .search import SearchHit
@@ -45,6 +50,9 @@ from .ws import serve_websocket
 log = logging.getLogger("crosslink.kernel")
 
 API_PREFIX = "/api/v1"
+RELAY_WORKER = "kernel-event-relay"
+PRUNE_WORKER = "kernel-event-prune"
+PRUNE_SECONDS = 60.0
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -72,11 +80,19 @@ class Kernel:
         self.settings = settings
         self.clock = settings.clock
         self.plugins = loaded
+        #: This process among the instances of a team server (it marks its events in the log).
+        self.instance = uuid.uuid4().hex[:12]
         self.broadcaster = Broadcaster(settings.ws_queue_size)
-        notify = self._notify_plugins if self._impls("crosslink_on_event") else None
-        self.events = EventBus(EventRegistry(), self.broadcaster.deliver, notify)
-        self.db = Database(settings.database_url, self.events)
+        self.events = EventBus(EventRegistry(), settings.clock.now)
+        self.db = Database(settings.database_url, self.events, pool_size=settings.db_pool)
+        self.event_log = EventLog(self.db, self.instance)
+        self.events.attach(self.db, self.event_log)
         self.workers = Workers(_leases_for(self.db))
+        self.relay = EventRelay(self.db, self.event_log, self._deliver, lambda: self.workers.wake(RELAY_WORKER))
+        self.events.on_committed = self.relay.committed
+        self._observers = bool(self._impls("crosslink_on_event"))
+        self._observed: deque[LogEntry] = deque()
+        self._observer: asyncio.Task | None = None
         self.services = ServiceRegistry()
         self.hook_config = HookConfig(settings.crosslink_dir)
         self.storage_specs: list[tuple[str, StorageSpec]] = []
@@ -173,8 +189,30 @@ class Kernel:
             results.append((name, result))
         return results
 
-    async def _notify_plugins(self, event: Event) -> None:
-        await self.call_runtime("crosslink_on_event", kernel=self, event=event)
+    # --- event delivery (the relay's sink) ---------------------------------------------------
+
+    def _deliver(self, entry: LogEntry) -> None:
+        self.broadcaster.deliver(entry)
+        if self._observers:
+            self._observed.append(entry)
+            if self._observer is None or self._observer.done():
+                self._observer = asyncio.get_running_loop().create_task(self._observe(), name="event-observers")
+
+    async def _observe(self) -> None:
+        """Call ``crosslink_on_event`` for each delivered entry, in log order."""
+        while self._observed:
+            entry = self._observed.popleft()
+            event = entry.event
+            if event is None:  # another instance's event: rebuild it, if this server knows it
+                event_class = self.events.registry.get(entry.type)
+                if event_class is None:
+                    continue
+                try:
+                    event = event_class.model_validate_json(entry.payload)
+                except ValueError:
+                    log.warning("event %s (%s) in the log does not match its class; not observed", entry.id, entry.type)
+                    continue
+            await self.call_runtime("crosslink_on_event", kernel=self, event=event, entry=entry)
 
     async def _guard(self, coroutine: Awaitable, name: str) -> None:
         try:
@@ -221,12 +259,26 @@ class Kernel:
             registry=lambda plugin: self.services.scoped(plugin),
         )
 
+    def _migration_plan(self) -> list[tuple[str, list]]:
+        kernel_migrations = [CLI_SCHEMA, EVENT_LOG_SCHEMA]
+        return [(KERNEL_APP, kernel_migrations)] + [(spec.app_label, list(spec.migrations)) for _, spec in self.storage_specs]
+
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations without serving (``crosslink db migrate``)."""
+        await self.db.start([spec for _, spec in self.storage_specs])
+        try:
+            return await apply_migrations(self.db, self._migration_plan())
+        finally:
+            await self.db.stop()
+
     async def start(self) -> None:
         specs = [spec for _, spec in self.storage_specs]
         await self.db.start(specs)
         try:
-            plan = [(KERNEL_APP, [CLI_SCHEMA])] + [(spec.app_label, spec.migrations) for spec in specs]
-            await apply_migrations(self.db, plan)
+            await apply_migrations(self.db, self._migration_plan())
+            await self.relay.start()
+            self._add_kernel_workers()
+            self.workers.start([RELAY_WORKER])
             await self.call_runtime("crosslink_startup", isolate=False, kernel=self)
             self._collect_workers()
         except BaseException:
@@ -236,6 +288,26 @@ class Kernel:
             raise
         self.workers.start()
         self.started = True
+
+    def _add_kernel_workers(self) -> None:
+        settings = self.settings
+        self.workers.add(
+            Worker(RELAY_WORKER, self.relay.run, stop_timeout=3.0,
+                   description="delivers the event log to this instance's clients, in commit order"),
+            plugin="kernel",
+        )
+
+        async def prune(ctx) -> None:
+            removed = await self.event_log.prune(
+                self.clock.now(), timedelta(seconds=settings.event_retention_seconds), settings.event_retention_count
+            )
+            ctx.note(f"removed {removed} old event(s)" if removed else "nothing to remove")
+
+        self.workers.add(
+            Worker(PRUNE_WORKER, prune, every=PRUNE_SECONDS, singleton=True,
+                   description="removes events beyond the retention (age and count)"),
+            plugin="kernel",
+        )
 
     def _collect_workers(self) -> None:
         for plugin, workers in self.call_build("crosslink_register_workers", kernel=self):
@@ -252,6 +324,8 @@ class Kernel:
         await self.call_runtime("crosslink_shutdown", reverse=True, kernel=self)
         await self._stop_tasks()
         await self.events.drain()
+        if self._observer is not None:
+            await asyncio.gather(self._observer, return_exceptions=True)
         await self.db.stop()
 
     async def _stop_tasks(self) -> None:

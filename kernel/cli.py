@@ -69,6 +69,8 @@ def cli() -> None:
               help="Plugins to enable: all | issues,locks | all,-orchestrator.")
 @click.option("--db", "db_url", default=None, envvar="CROSSLINK_DB",
               help="Database URL (default: sqlite of .crosslink/issues.db; or postgres://user@host/db).")
+@click.option("--db-pool", "db_pool", default=None, type=click.IntRange(1, 200),
+              help="PostgreSQL connections per instance (default 10).")
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Repository to serve (default: found by walking up from the current directory).")
 @click.option("--token", default=None, envvar="CROSSLINK_TOKEN", help="Bearer token required on /api and /ws.")
@@ -84,7 +86,7 @@ def cli() -> None:
 @click.option("--strict-plugins", is_flag=True, help="A third-party plugin that fails to import stops the server.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-def serve(host, port, plugin_spec, db_url, repo, token, config_file, allowed_host, allow_origin,
+def serve(host, port, plugin_spec, db_url, db_pool, repo, token, config_file, allowed_host, allow_origin,
           max_body, ws_queue_size, no_autoload, strict_plugins, log_level) -> None:
     """Serve the REST API and the WebSocket for this repository."""
     from .app import create_app, kernel_of
@@ -95,6 +97,7 @@ def serve(host, port, plugin_spec, db_url, repo, token, config_file, allowed_hos
         settings = Settings.for_repo(
             repo,
             db_url=db_url,
+            db_pool=db_pool,
             host=host,
             port=port,
             plugins=plugin_spec,
@@ -140,6 +143,97 @@ def plugins_command(plugin_spec: str, as_json: bool, no_autoload: bool) -> None:
             click.echo(f"{'':<14} hooks: {', '.join(record.hooks)}")
         if record.error:
             click.echo(f"{'':<14} error: {record.error}")
+
+
+def _database_url(value: str) -> str:
+    """A database URL; a plain path names an SQLite file."""
+    if "://" in value:
+        return value
+    return f"sqlite://{Path(value).expanduser().resolve()}"
+
+
+def _app_for(db_url: str, plugin_spec: str, repo: Path | None, pool: int | None = None):
+    from .app import create_app, kernel_of
+
+    settings = Settings.for_repo(repo, db_url=db_url, plugins=plugin_spec, autoload=_autoload_default(),
+                                 db_pool=pool)
+    return kernel_of(create_app(settings))
+
+
+@cli.group(name="db")
+def db_group() -> None:
+    """Team-server database commands: apply migrations, copy between SQLite and PostgreSQL."""
+
+
+@db_group.command(name="migrate")
+@click.option("--db", "db_url", required=True, envvar="CROSSLINK_DB", help="Database URL (or an SQLite file path).")
+@click.option("--plugins", "plugin_spec", default="all", show_default=True, envvar="CROSSLINK_PLUGINS",
+              help="Plugins whose tables to create.")
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=None, help="Repository.")
+def db_migrate(db_url: str, plugin_spec: str, repo: Path | None) -> None:
+    """Create or upgrade the tables of the CLI and of every enabled plugin, without serving."""
+    import asyncio
+
+    try:
+        kernel = _app_for(_database_url(db_url), plugin_spec, repo)
+        applied = asyncio.run(kernel.migrate())
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if applied:
+        click.echo(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+    else:
+        click.echo("the database is up to date")
+
+
+@db_group.command(name="copy")
+@click.option("--from", "source", required=True, help="Source database URL (or SQLite file path).")
+@click.option("--to", "target", required=True, help="Target database URL (or SQLite file path).")
+@click.option("--replace", is_flag=True, help="Empty the target's tables first instead of refusing a target with data.")
+@click.option("--plugins", "plugin_spec", default="all", show_default=True, envvar="CROSSLINK_PLUGINS",
+              help="Plugins whose tables the target gets.")
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=None, help="Repository.")
+def db_copy(source: str, target: str, replace: bool, plugin_spec: str, repo: Path | None) -> None:
+    """Copy every table of the CLI and the server, ids kept, between SQLite and PostgreSQL."""
+    import asyncio
+
+    from .storage.copy import copy_database
+
+    source_url, target_url = _database_url(source), _database_url(target)
+    if source_url == target_url:
+        raise click.ClickException("--from and --to name the same database")
+    bar = None
+
+    def announce(total: int) -> None:
+        nonlocal bar
+        bar = click.progressbar(length=max(total, 1), label="copying rows", file=sys.stderr)
+        bar.__enter__()
+
+    def progress(table: str, rows: int) -> None:
+        if bar is not None:
+            bar.update(rows)
+
+    try:
+        kernel = _app_for(target_url, plugin_spec, repo)
+        asyncio.run(kernel.migrate())
+        derived = [table for _, spec in kernel.storage_specs for table in spec.derived]
+        reports = asyncio.run(copy_database(
+            source_url, target_url, replace=replace, derived=derived, progress=progress, announce=announce
+        ))
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # a driver error: say what it was, without a traceback
+        raise click.ClickException(f"the copy failed and the target was left unchanged: "
+                                   f"{type(exc).__name__}: {exc}") from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    width = max((len(r.name) for r in reports), default=5)
+    click.echo(f"{'TABLE':<{width}}  {'ROWS':>10}  CHECK")
+    for report in reports:
+        click.echo(f"{report.name:<{width}}  {report.target_rows:>10}  "
+                   f"{'ok' if report.verified else 'MISMATCH'}")
+    total = sum(r.target_rows for r in reports)
+    click.echo(f"copied {total} rows in {len(reports)} tables; every count matches the source")
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 A plugin declares each event as a small pydantic model with a wire ``type`` and a WebSocket
 ``channel``, and registers the classes through ``crosslink_register_events``. Publishing an
-event inside ``kernel.db.transaction()`` defers it until the transaction commits; if the
-transaction fails, its events are dropped. Outside a transaction an event goes out at once.
+event inside ``kernel.db.transaction()`` writes it to the durable event log
+(:mod:`kernel.eventlog`) in that transaction; if the transaction fails, its events are dropped.
+Outside a transaction an event is logged in a small transaction of its own. Delivery (WebSocket
+clients, the ``crosslink_on_event`` hook) follows the log, in commit order (:mod:`kernel.relay`).
 """
 
 from __future__ import annotations
@@ -13,20 +15,29 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import StartupError
+from .eventlog import EventLog, LogEntry
+from .timeutil import utcnow
+
+if TYPE_CHECKING:
+    from .storage.database import Database
 
 log = logging.getLogger("crosslink.events")
 
 
 class HeldEvents:
-    """The events held by :meth:`EventBus.deferred`, and whether their transaction committed."""
+    """The events held by :meth:`EventBus.deferred`, their log entries once written, and whether
+    their transaction committed."""
 
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self.entries: list[LogEntry] = []
+        self.outermost = False
         self.committed = False
 
 
@@ -74,6 +85,10 @@ class EventRegistry:
         self._by_type[event_class.type] = event_class
         self._owner[event_class.type] = plugin
 
+    def get(self, event_type: str) -> type[Event] | None:
+        """The class registered for a wire ``type`` (``None``: no enabled plugin has it)."""
+        return self._by_type.get(event_type)
+
     def __contains__(self, event_class: type[Event]) -> bool:
         return self._by_type.get(event_class.type) is event_class
 
@@ -96,21 +111,30 @@ class EventRegistry:
 
 
 class EventBus:
-    """Publishes events to the WebSocket broadcaster and the ``crosslink_on_event`` hook."""
+    """Publication: events go into the durable log with the change that caused them, and the
+    relay (:mod:`kernel.relay`) delivers what the log holds, in commit order.
 
-    def __init__(
-        self,
-        registry: EventRegistry,
-        deliver: Callable[[Event], None],
-        notify_plugins: Callable[[Event], Any] | None = None,
-    ) -> None:
+    Inside ``kernel.db.transaction()`` an event is held and written to the log just before the
+    transaction commits; if it fails, its events are dropped. Outside a transaction an event is
+    queued and written by a flusher in a small transaction of its own, in publication order.
+    """
+
+    def __init__(self, registry: EventRegistry, clock: Callable[[], datetime] | None = None) -> None:
         self.registry = registry
-        self._deliver = deliver
-        self._notify_plugins = notify_plugins
-        self._tasks: set[asyncio.Task] = set()
+        self._clock = clock or utcnow
+        self.log: EventLog | None = None
+        self.db: Database | None = None
+        #: Called with the entries a local transaction committed (the relay's fast path).
+        self.on_committed: Callable[[list[LogEntry]], None] | None = None
+        self._loose: list[Event] = []
+        self._flusher: asyncio.Task | None = None
+
+    def attach(self, db: Database, log_: EventLog) -> None:
+        self.db = db
+        self.log = log_
 
     def publish(self, event: Event) -> None:
-        """Publish now, or when the surrounding transaction commits."""
+        """Publish with the surrounding transaction, or on its own soon after."""
         if type(event) not in self.registry:
             raise RuntimeError(
                 f"event {type(event).__name__} ('{event.type}') is not registered by an "
@@ -119,17 +143,21 @@ class EventBus:
         pending = _deferred.get()
         if pending is not None:
             pending.append(event)
-        else:
-            self._dispatch(event)
+            return
+        self._loose.append(event)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush(), name="event-log-flush")
 
     @asynccontextmanager
     async def deferred(self) -> AsyncIterator[HeldEvents]:
-        """Hold events published inside the block; release them only if it succeeds, or if it
-        fails after what they describe was committed (the block sets ``held.committed``)."""
+        """Hold events published inside the block. The outermost block's owner writes them to
+        the log (``held.entries``) before it commits; they are released to the relay only if
+        the block succeeds, or if it fails after the commit (``held.committed``)."""
         held = HeldEvents()
         if _deferred.get() is not None:  # nested: the outermost block decides
             yield held
             return
+        held.outermost = True
         token = _deferred.set(held.events)
         succeeded = False
         try:
@@ -137,25 +165,39 @@ class EventBus:
             succeeded = True
         finally:
             _deferred.reset(token)
-            if succeeded or held.committed:
-                for event in held.events:
-                    self._dispatch(event)
+            if (succeeded or held.committed) and held.entries and self.on_committed is not None:
+                self.on_committed(held.entries)
 
-    def _dispatch(self, event: Event) -> None:
-        self._deliver(event)
-        if self._notify_plugins is None:
-            return
-        task = asyncio.get_running_loop().create_task(self._notify(event))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def write(self, events: list[Event]) -> list[LogEntry]:
+        """Log ``events`` inside the current transaction (called by ``Database.transaction``)."""
+        assert self.log is not None
+        return await self.log.append(events, self._clock())
 
-    async def _notify(self, event: Event) -> None:
-        try:
-            await self._notify_plugins(event)
-        except Exception:  # each subscriber is isolated inside; this is a last guard
-            log.exception("event subscribers failed for %s", event.type)
+    async def _flush(self) -> None:
+        """Write the events published outside a transaction, oldest first, until none wait."""
+        delay = 0.05
+        while self._loose:
+            batch, self._loose = self._loose, []
+            try:
+                assert self.db is not None
+                async with self.db.transaction():
+                    for event in batch:
+                        self.publish(event)
+                delay = 0.05
+            except asyncio.CancelledError:
+                self._loose[:0] = batch
+                raise
+            except Exception as exc:  # the database is busy or away: keep the events, try again
+                self._loose[:0] = batch
+                log.warning("writing %d event(s) to the event log failed (%s); retrying", len(batch), exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def drain(self) -> None:
-        """Wait for subscriber notifications still running (used at shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Write what is still queued (used at shutdown, before the database closes)."""
+        if self._flusher is not None and not self._flusher.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._flusher), 10)
+            except asyncio.TimeoutError:
+                log.error("%d event(s) could not be written to the event log at shutdown", len(self._loose))
+                self._flusher.cancel()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import click
 
     from .app import Kernel
+    from .eventlog import LogEntry
     from .events import Event
     from .plugin_info import ConfigSection
     from .search import SearchHit
@@ -162,15 +163,20 @@ def crosslink_shutdown(kernel: Kernel) -> Any:
 
 
 @hookspec
-def crosslink_on_event(kernel: Kernel, event: Event) -> Any:
-    """Observe every published event, after the transaction that produced it committed.
+def crosslink_on_event(kernel: Kernel, event: Event, entry: LogEntry) -> Any:
+    """Observe every event of the durable log, after the transaction that produced it committed.
 
+    Called on **every** instance of a team server, for the events of every instance, in log
+    (commit) order. ``entry.local`` is true only on the instance that published the event: an
+    implementation that must act once per event (a database write) acts only there; one that
+    keeps something of its instance up to date (a cache, a worker to wake) acts everywhere.
     Each implementation runs isolated: an exception is logged and the others still run.
-    Implementations must be quick and idempotent; long work belongs in ``kernel.spawn``.
-    May be async.
+    Implementations must be quick and idempotent; long work belongs in a worker. May be async.
 
     :param kernel: the application kernel.
     :param event: the event instance.
+    :param entry: its log entry: ``id`` (the ``event_id`` clients see), ``local``, ``instance``,
+        ``created_at``.
     """
 
 

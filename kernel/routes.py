@@ -11,7 +11,7 @@ from quart_schema import document_response, hide, tag_blueprint
 from .errors import APIError
 from .hook_config import ConfigUpdate, ConfigView
 from .jsonutil import json_response
-from .schemas import HealthOut, PluginOut, SearchOut, SearchQuery, WorkerOut
+from .schemas import EventLogOut, EventLogQuery, HealthOut, PluginOut, SearchOut, SearchQuery, WorkerOut
 from .search import rank
 from .validation import json_body, query_args
 from .version import __version__
@@ -66,6 +66,33 @@ def create_api_blueprint(kernel: Kernel) -> Blueprint:
     async def list_events():
         """The event types of the enabled plugins: channel, description and JSON schema."""
         return json_response(kernel.events.registry.describe())
+
+    @bp.get("/events/log")
+    @query_args(EventLogQuery)
+    @document_response(EventLogOut)
+    async def event_log(query: EventLogQuery):
+        """The durable event log after ``after``, oldest first; long-polls up to ``wait`` s."""
+        log_, relay = kernel.event_log, kernel.relay
+        channels = None
+        if query.channels is not None:
+            channels = frozenset(name.strip() for name in query.channels.split(",") if name.strip())
+        if query.after is None:
+            return json_response({"items": [], "last_id": relay.last_id, "gap": False})
+        if query.after > max(await log_.head(), relay.last_id) or query.after < await log_.pruned_through():
+            return json_response({"items": [], "last_id": relay.last_id, "gap": True})
+
+        async def page() -> tuple[list, int]:
+            # everything up to what this instance delivered has committed, so the read sees it
+            bound = relay.last_id
+            entries = await log_.read(query.after, limit=query.limit, upto=bound, channels=channels)
+            return entries, entries[-1].id if len(entries) == query.limit else bound
+
+        entries, last = await page()
+        if not entries and query.wait > 0 and await relay.wait_beyond(max(query.after, last), query.wait):
+            entries, last = await page()
+        return json_response(
+            {"items": [entry.as_item() for entry in entries], "last_id": max(last, query.after), "gap": False}
+        )
 
     @bp.get("/search")
     @query_args(SearchQuery)

@@ -59,3 +59,25 @@ class WorkerOut(BaseModel):
     started_at: str | None
     last_run_at: str | None
     note: str | None
+
+
+class EventLogQuery(BaseModel):
+    """``GET /api/v1/events/log``: the durable event log, after a cursor."""
+
+    after: int | None = Field(default=None, ge=0, lt=2**63, description="the last event_id seen; omitted: start at the newest")
+    limit: int = Field(default=100, ge=1, le=1000)
+    wait: float = Field(default=0, ge=0, le=60, description="seconds to wait for a new event when none is there (long-polling)")
+    channels: str | None = Field(default=None, description="comma-separated channels (default: every channel)")
+
+
+class EventLogItem(BaseModel):
+    event_id: int
+    channel: str
+    created_at: str
+    event: dict
+
+
+class EventLogOut(BaseModel):
+    items: list[EventLogItem]
+    last_id: int = Field(description="pass it as `after` next time")
+    gap: bool = Field(description="events after `after` are no longer kept (or unknown): re-fetch state, continue from last_id")

@@ -80,6 +80,11 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     config_file: Path | None = None
+    #: PostgreSQL connection pool size per instance (``--db-pool``); ``None``: the default 10.
+    db_pool: int | None = None
+    #: Event log retention (``[events]`` in the config file): older events are pruned.
+    event_retention_seconds: float = 7 * 24 * 3600
+    event_retention_count: int = 100_000
     clock: Clock = field(default_factory=Clock)
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -88,7 +93,9 @@ class Settings:
         """Settings for the repository around ``start`` (default: the current directory)."""
         root = find_repo_root(Path(start) if start else Path.cwd())
         settings = cls(repo_root=root, **overrides)
-        settings.plugin_settings = settings._read_config_file()
+        data = settings._read_config_file()
+        settings.plugin_settings = settings._plugin_tables(data)
+        settings._apply_event_settings(data.get("events", {}))
         return settings
 
     @property
@@ -126,17 +133,39 @@ class Settings:
         if not 0 <= self.port <= 65535:
             raise StartupError(f"--port {self.port} is not a TCP port")
 
-    def _read_config_file(self) -> dict[str, dict[str, Any]]:
-        path = self.config_file or self.crosslink_dir / SERVER_CONFIG_FILE
+    @property
+    def config_path(self) -> Path:
+        return self.config_file or self.crosslink_dir / SERVER_CONFIG_FILE
+
+    def _read_config_file(self) -> dict[str, Any]:
+        path = self.config_path
         if not path.exists():
             if self.config_file is not None:
                 raise StartupError(f"config file {path} does not exist")
             return {}
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            return tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise StartupError(f"cannot read config file {path}: {exc}") from exc
+
+    def _plugin_tables(self, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
         plugins = data.get("plugins", {})
         if not isinstance(plugins, dict) or not all(isinstance(v, dict) for v in plugins.values()):
-            raise StartupError(f"{path}: [plugins.<name>] sections must be tables")
+            raise StartupError(f"{self.config_path}: [plugins.<name>] sections must be tables")
         return plugins
+
+    def _apply_event_settings(self, events: Any) -> None:
+        """``[events] retention_days = 7, retention_count = 100000``."""
+        if not isinstance(events, dict):
+            raise StartupError(f"{self.config_path}: [events] must be a table")
+        unknown = sorted(set(events) - {"retention_days", "retention_count"})
+        if unknown:
+            raise StartupError(f"{self.config_path}: [events] has unknown key(s): {', '.join(unknown)}")
+        days = events.get("retention_days", self.event_retention_seconds / 86400)
+        count = events.get("retention_count", self.event_retention_count)
+        if isinstance(days, bool) or not isinstance(days, (int, float)) or days <= 0:
+            raise StartupError(f"{self.config_path}: [events] retention_days must be a positive number")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise StartupError(f"{self.config_path}: [events] retention_count must be a positive integer")
+        self.event_retention_seconds = float(days) * 86400
+        self.event_retention_count = count

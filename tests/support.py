@@ -177,6 +177,24 @@ class RawWebSocket:
                 code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
                 raise ConnectionError(f"the server closed the WebSocket ({code}: {payload[2:].decode()})")
 
+    def send_text(self, text: str) -> None:
+        """Queue one masked text frame (a client's frames are masked); not awaited, so a test
+        can write far more than the server reads."""
+        payload = text.encode()
+        mask = os.urandom(4)
+        head = bytearray([0x81])
+        if len(payload) < 126:
+            head.append(0x80 | len(payload))
+        elif len(payload) < 65536:
+            head.append(0x80 | 126)
+            head += len(payload).to_bytes(2, "big")
+        else:
+            head.append(0x80 | 127)
+            head += len(payload).to_bytes(8, "big")
+        key = (mask * (len(payload) // 4 + 1))[: len(payload)]
+        masked = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(len(payload), "big")
+        self.writer.write(bytes(head) + mask + masked)
+
     def close(self) -> None:
         self.writer.close()
 

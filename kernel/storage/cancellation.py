@@ -9,6 +9,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def run_to_end(work: Awaitable[T]) -> tuple[T, bool]:
+    """Run ``work`` in its own task to its end, even if the caller is cancelled meanwhile;
+    return its result and whether the caller was cancelled (the caller re-raises later)."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            return await asyncio.shield(task), cancelled
+        except asyncio.CancelledError:
+            if task.done():
+                raise  # the work itself was cancelled
+            cancelled = True
 
 
 async def finish_even_if_cancelled(work: Awaitable[None]) -> None:

@@ -69,6 +69,19 @@ class PointReader:
             return True, None
         return True, dict(zip([column[0] for column in cursor.description], row))
 
+    def fetch_all(self, sql: str, params: Sequence[Any]) -> tuple[bool, list[dict[str, Any]]]:
+        """``(True, rows)`` when answered here, ``(False, [])`` when it could not be."""
+        if self._connection is None:
+            return False, []
+        try:
+            cursor = self._connection.execute(sql, tuple(params))
+            rows = cursor.fetchall()
+        except sqlite3.Error as exc:
+            log.debug("point read failed (%s); using the pool", exc)
+            return False, []
+        names = [column[0] for column in cursor.description]
+        return True, [dict(zip(names, row)) for row in rows]
+
     def data_version(self) -> int | None:
         """SQLite's ``PRAGMA data_version`` seen from this connection: it changes whenever any
         other connection (the server's own writer, the crosslink CLI) commits."""

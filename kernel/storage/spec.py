@@ -29,8 +29,13 @@ class Migration:
 
 @dataclass(frozen=True)
 class StorageSpec:
-    """A plugin's Tortoise app (``app_label``), its model modules and its migrations."""
+    """A plugin's Tortoise app (``app_label``), its model modules and its migrations.
+
+    ``derived`` names tables that the plugin rebuilds from other tables (a search index, a
+    queue of work): ``crosslink db copy`` leaves them out and the target rebuilds them.
+    """
 
     app_label: str
     models: Sequence[str] = ()
     migrations: Sequence[Migration] = field(default_factory=tuple)
+    derived: Sequence[str] = ()

@@ -24,8 +24,9 @@ def crosslink_config_section():
 def crosslink_register_models():
     """The Tortoise models over the CLI's tables, and this plugin's migrations."""
     from .migrations import MIGRATIONS
+    from .search import QUEUE_TABLE
 
-    return StorageSpec("issues", models=["plugins.issues.models"], migrations=MIGRATIONS)
+    return StorageSpec("issues", models=["plugins.issues.models"], migrations=MIGRATIONS, derived=[QUEUE_TABLE])
 
 
 @hookimpl
@@ -60,9 +61,16 @@ async def crosslink_startup(kernel):
     await kernel.db.register_sqlite_function(FOLD_FUNCTION, 1, fold)
     await issues.search.warm_up()
     await issues.search.start()
+
+
+@hookimpl
+def crosslink_register_workers(kernel):
+    """SQLite: the search index worker (takes queued changes in, and a first big index)."""
+    from .search import WORKER
+
     interval = kernel.plugin_config("issues").search_refresh_seconds
-    if kernel.db.is_sqlite and interval > 0:
-        kernel.spawn(issues.search.keep_fresh(interval), name="issues-search-refresh")
+    worker = kernel.services.require("issues").search.worker(lambda: kernel.workers.wake(WORKER), interval)
+    return [worker] if worker is not None else []
 
 
 @hookimpl

@@ -24,11 +24,11 @@ import logging
 import sys
 import time
 from functools import lru_cache
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 
-from kernel import SearchHit
+from kernel import SearchHit, Worker, WorkerContext
 
 from .store import Source
 
@@ -37,8 +37,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crosslink.issues.search")
 
-#: ``kernel.spawn``: run a coroutine for the life of the server (cancelled at shutdown).
-Spawn = Callable[[Coroutine, str], asyncio.Task]
+#: The kernel worker that keeps the SQLite index current (``kernel.workers.wake`` runs it).
+WORKER = "issues-search-index"
+#: Between two runs of the worker when nothing wakes it and no refresh interval is set.
+IDLE_SECONDS = 3600.0
 
 FTS_TABLE = "server_issue_search"
 QUEUE_TABLE = "server_search_dirty"
@@ -236,15 +238,9 @@ class SearchEngine:
     async def warm_up(self) -> None:
         """Build lookup tables off the event loop (at startup)."""
 
-    async def keep_fresh(self, interval: float) -> None:
-        """Every ``interval`` seconds, for the life of the server, bring the index up to date
-        (SQLite: start a drain if the queue holds work, the CLI's writes)."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.refresh()
-            except Exception:  # a locked or busy database now is no reason to stop for good
-                log.exception("refreshing the issue search index failed; trying again later")
+    def worker(self, wake: Callable[[], object], interval: float) -> Worker | None:
+        """The background worker that keeps this index current (``None``: it needs none)."""
+        return None
 
     async def source(self, text: str) -> Source:
         """The issues whose title, description or a comment contains ``text``."""
@@ -313,13 +309,14 @@ class SqliteSearch(SearchEngine):
 
     INDEXED = f"{FTS_TABLE} s CROSS JOIN issues i ON i.id = s.rowid"  # CROSS JOIN: FTS drives
 
-    def __init__(self, db: Database, spawn: Spawn | None = None) -> None:
+    def __init__(self, db: Database) -> None:
         super().__init__(db)
         self.fts_available: bool | None = None
         self._lock = asyncio.Lock()
-        self._spawn = spawn
-        self._drainer: asyncio.Task | None = None
-        self._drain_again = False
+        self._wake: Callable[[], object] | None = None
+        self._written = False
+        #: Issues queued at startup, indexed by the worker's first run (a long first index).
+        self._first_build: int | None = None
         self._chunk_size = CHUNK
 
     # --- maintenance -------------------------------------------------------------------------
@@ -388,9 +385,9 @@ class SqliteSearch(SearchEngine):
                 log.warning("the issue search index or its triggers were missing; rebuilding it")
                 await self.install()
 
-    async def refresh(self) -> bool:
-        """Before a search: repair a lost index, start draining the queue in the background,
-        and tell whether issues are queued (their rows are read directly, not the index)."""
+    async def refresh(self, wake: bool = True) -> bool:
+        """Before a search: repair a lost index, have the worker drain the queue, and tell
+        whether issues are queued (their rows are read directly, not the index)."""
         if not await self._probe_fts():
             return False
         state = await self.state()
@@ -398,7 +395,8 @@ class SqliteSearch(SearchEngine):
             await self._repair()
             state = await self.state()
         if state["pending"]:
-            self.schedule_drain()
+            if wake:
+                self.schedule_drain()
             return True
         return False
 
@@ -416,36 +414,58 @@ class SqliteSearch(SearchEngine):
             await self.catch_up()
 
     async def start(self) -> None:
-        """Repair a lost index; index a short queue now and a long one (the first start on a
-        big database the CLI filled) in the background, logging its progress."""
+        """Repair a lost index; index a short queue now and leave a long one (the first start
+        on a big database the CLI filled) to the worker, which logs its progress."""
         if not await self._usable():
             return
         queued = await self.db.fetch_value(f"SELECT count(DISTINCT issue_id) AS n FROM {QUEUE_TABLE}")
-        if queued <= STARTUP_INLINE or self._spawn is None:
+        if queued <= STARTUP_INLINE:
             await self.catch_up()
             return
         log.info("indexing %d issues for search in the background; searches are answered meanwhile", queued)
-        self._drainer = self._spawn(self._build_in_background(queued), "issues-search-build")
+        self._first_build = queued
 
-    async def _build_in_background(self, queued: int) -> None:
+    def worker(self, wake: Callable[[], object], interval: float) -> Worker | None:
+        """A singleton: with two servers on one file, one of them keeps the index."""
+        if not self.fts_available:
+            return None
+        self._wake = wake
+        return Worker(
+            WORKER,
+            self.run_worker,
+            every=interval if interval > 0 else IDLE_SECONDS,
+            singleton=True,
+            stop_timeout=2.0,
+            description="takes queued issue changes (the server's and the CLI's) into the search index",
+        )
+
+    async def run_worker(self, ctx: WorkerContext) -> None:
+        """One run: the first index of a big database, or what was queued since the last run."""
+        if self._first_build is not None:
+            queued, self._first_build = self._first_build, None
+            await self._build_in_background(queued, ctx)
+            return
+        if self._written:  # a burst of this server's writes is drained together
+            await asyncio.sleep(DRAIN_DELAY)
+        self._written = False
+        if await self.refresh(wake=False):
+            await self.catch_up(pause=CHUNK_PAUSE, until_short=True, share=DRAIN_SHARE)
+        ctx.note(None)
+
+    async def _build_in_background(self, queued: int, ctx: WorkerContext) -> None:
         began = last = time.perf_counter()
 
         def report(taken: int) -> None:
             nonlocal last
+            ctx.note(f"indexing: {min(taken, queued)} of {queued} issues")
             now = time.perf_counter()
             if now - last >= PROGRESS_SECONDS:
                 last = now
                 log.info("search index: %d of %d issues (%.0f s)", min(taken, queued), queued, now - began)
 
-        try:
-            taken = await self.catch_up(pause=CHUNK_PAUSE, share=DRAIN_SHARE, progress=report)
-        except Exception as exc:  # searches stay correct; the periodic refresh goes on
-            log.warning("indexing issues for search stopped (%s); the periodic refresh resumes it", exc)
-            return
+        taken = await self.catch_up(pause=CHUNK_PAUSE, share=DRAIN_SHARE, progress=report)
         log.info("search index ready: %d issues in %.1f s", taken, time.perf_counter() - began)
-        if self._drain_again:  # a write asked for a drain while this one was finishing
-            self._drainer = None
-            self.schedule_drain()
+        ctx.note(f"index ready: {taken} issues")
 
     async def drain_chunk(self, size: int = CHUNK) -> int:
         """Re-index the queued issues with the lowest ids, at most ``size`` of them, in one
@@ -524,28 +544,12 @@ class SqliteSearch(SearchEngine):
         """Take the whole queue into the index now; return how many issues were re-indexed."""
         return await self.catch_up()
 
-    def schedule_drain(self, delay: float = DRAIN_DELAY) -> None:
-        """Drain the queue in the background ``delay`` seconds from now (debounced: the writes
-        of a burst are drained together; one drainer at a time)."""
-        if self._spawn is None or not self.fts_available:
+    def schedule_drain(self) -> None:
+        """Have the worker drain the queue soon (a burst of writes is drained together)."""
+        if self._wake is None or not self.fts_available:
             return
-        if self._drainer is not None and not self._drainer.done():
-            self._drain_again = True  # the running drainer looks at the queue once more
-            return
-        self._drain_again = False
-        self._drainer = self._spawn(self._drain_in_background(delay), "issues-search-drain")
-
-    async def _drain_in_background(self, delay: float) -> None:
-        while True:
-            await asyncio.sleep(delay)
-            try:
-                await self.catch_up(pause=CHUNK_PAUSE, until_short=True, share=DRAIN_SHARE)
-            except Exception as exc:  # searches stay correct meanwhile; the next write tries again
-                log.warning("draining the issue search queue failed (%s); trying again later", exc)
-                return
-            if not self._drain_again:
-                return
-            self._drain_again = False
+        self._written = True
+        self._wake()
 
     def written(self) -> None:
         """This server changed issue or comment text: queue entries exist, drain them soon."""
@@ -749,5 +753,5 @@ class PostgresSearch(SearchEngine):
         )
 
 
-def engine_for(db: Database, spawn: Spawn | None = None) -> SearchEngine:
-    return SqliteSearch(db, spawn) if db.is_sqlite else PostgresSearch(db)
+def engine_for(db: Database) -> SearchEngine:
+    return SqliteSearch(db) if db.is_sqlite else PostgresSearch(db)

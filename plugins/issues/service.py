@@ -81,7 +81,7 @@ class IssuesService:
         self.kernel = kernel
         self.db = kernel.db
         self.sql = store.Statements(kernel.db.dialect)
-        self.search = engine_for(kernel.db, kernel.spawn)
+        self.search = engine_for(kernel.db)
         self.milestones = MilestonesService(kernel)
         self.counts = CountCache(kernel.db)
 

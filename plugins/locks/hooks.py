@@ -75,10 +75,10 @@ def crosslink_shutdown(kernel):
 
 
 @hookimpl
-async def crosslink_on_event(kernel, event):
+async def crosslink_on_event(kernel, event, entry):
     """Release the server's lock on an issue that was deleted or closed (as the CLI's
-    ``issue close`` releases the lock)."""
-    if event.type != "issue_updated":
+    ``issue close`` releases the lock); on the instance that closed it only."""
+    if event.type != "issue_updated" or not entry.local:
         return
     service = _service(kernel)
     if not service.config.release_on_close:

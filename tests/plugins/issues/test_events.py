@@ -28,7 +28,7 @@ async def watch(api):
             seen = []
             while True:
                 message = await receive_json(conn)
-                assert message["type"] == "issue_updated" and set(message) == {"type", "seq", "issue_id", "field"}
+                assert message["type"] == "issue_updated" and set(message) == {"type", "seq", "event_id", "issue_id", "field"}
                 if (message["issue_id"], message["field"]) == (sentinel, "labels"):
                     return seen
                 seen.append((message["issue_id"], message["field"]))

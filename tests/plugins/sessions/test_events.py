@@ -10,7 +10,7 @@ from tests.support import open_ws, receive_json
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
-EVENT_KEYS = {"type", "seq", "session_id", "agent_id", "action", "active_issue_id"}
+EVENT_KEYS = {"type", "seq", "event_id", "session_id", "agent_id", "action", "active_issue_id"}
 
 
 @pytest.fixture
