@@ -2,12 +2,13 @@
 
 Reads tolerate what the CLI writes (its words for ``signing_enforcement``, a multiplier for
 ``auto_steal_stale_locks``, missing keys); writes use the CLI's words, change only the keys
-given, keep every other key (known or not) and replace the file atomically.
+given, keep every other key (known or not) and replace the file atomically. A change holds a
+cross-process lock (``.crosslink/.hook-config.lock``) from its read to its write, so two server
+processes serving one repository never lose each other's changes; reads take the file as it is.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -19,10 +20,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from .errors import APIError
+from .filelock import file_lock
 
 log = logging.getLogger("crosslink.config")
 
 FILE_NAME = "hook-config.json"
+LOCK_FILE_NAME = ".hook-config.lock"
 
 DEFAULTS: dict[str, Any] = {
     "tracking_mode": "normal",
@@ -129,7 +132,7 @@ class HookConfig:
 
     def __init__(self, crosslink_dir: Path) -> None:
         self.path = crosslink_dir / FILE_NAME
-        self._lock = asyncio.Lock()
+        self.lock_path = crosslink_dir / LOCK_FILE_NAME
 
     def read_raw(self) -> dict[str, Any]:
         """The file's JSON object, ``{}`` when the file does not exist."""
@@ -158,7 +161,7 @@ class HookConfig:
 
     async def update(self, change: ConfigUpdate) -> ConfigView:
         """Apply the given fields in the CLI's words and write the file atomically."""
-        async with self._lock:
+        async with file_lock(self.lock_path):
             raw = self.read_raw()
             given = change.model_dump(exclude_unset=True, exclude_none=True)
             if "tracking_mode" in given:

@@ -137,3 +137,19 @@ async def test_kill_9_of_one_instance_loses_nothing_and_the_other_takes_over(liv
         while not prune_holder(survivor):
             assert time.monotonic() < deadline, "the survivor did not take the singleton over"
             time.sleep(0.2)
+
+
+async def test_config_changes_through_both_instances_are_never_lost(live_server_factory):
+    first, second = live_server_factory(*PLUGINS), live_server_factory(*PLUGINS)
+    modes = ("strict", "normal", "relaxed")
+    async with httpx.AsyncClient(timeout=30) as client:
+        for round_ in range(30):
+            timeout, mode = 100 + round_, modes[round_ % 3]
+            answers = await asyncio.gather(
+                client.patch(f"{first.url}/api/v1/config", json={"stale_lock_timeout_minutes": timeout}),
+                client.patch(f"{second.url}/api/v1/config", json={"tracking_mode": mode}),
+            )
+            assert [a.status_code for a in answers] == [200, 200]
+            for live in (first, second):
+                seen = (await client.get(f"{live.url}/api/v1/config")).json()
+                assert (seen["stale_lock_timeout_minutes"], seen["tracking_mode"]) == (timeout, mode), round_
