@@ -116,6 +116,8 @@ class FanoutResult:
     each_p50_ms: float  # response -> each delivery, over all deliveries
     each_p99_ms: float
     post_to_all_p50_ms: float  # request sent -> last delivery
+    sent_p50_ms: float  # request sent -> each delivery, over all deliveries
+    sent_p99_ms: float
     missing: int  # deliveries that never came (within the round timeout)
     connect_s: float
 
@@ -124,8 +126,9 @@ class FanoutResult:
 
 
 async def run(base_url: str, mutation: Request, *, subscribers: int, rounds: int, gap: float = 0.2,
-              round_timeout: float = 5.0) -> FanoutResult:
-    """Connect ``subscribers`` clients to the ``issues`` channel, then send ``mutation`` ``rounds`` times."""
+              round_timeout: float = 5.0, mutate_url: str | None = None) -> FanoutResult:
+    """Connect ``subscribers`` clients to the ``issues`` channel, then send ``mutation`` ``rounds`` times
+    (to ``mutate_url`` when given: another instance of a team server)."""
     parts = urlsplit(base_url)
     loop = asyncio.get_running_loop()
     began = time.perf_counter()
@@ -141,9 +144,10 @@ async def run(base_url: str, mutation: Request, *, subscribers: int, rounds: int
         clients.extend(batch)
     connect_s = time.perf_counter() - began
 
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    raw = mutation.encode(parts.netloc)
-    last, each, post_to_all = [], [], []
+    target = urlsplit(mutate_url) if mutate_url else parts
+    reader, writer = await asyncio.open_connection(target.hostname, target.port)
+    raw = mutation.encode(target.netloc)
+    last, each, post_to_all, from_sent = [], [], [], []
     missing = 0
     try:
         for _ in range(rounds):
@@ -165,6 +169,7 @@ async def run(base_url: str, mutation: Request, *, subscribers: int, rounds: int
                 last.append((max(times) - answered) * 1000)
                 post_to_all.append((max(times) - sent) * 1000)
                 each.extend((t - answered) * 1000 for t in times)
+                from_sent.extend((t - sent) * 1000 for t in times)
     finally:
         writer.close()
         for client in clients:
@@ -173,6 +178,7 @@ async def run(base_url: str, mutation: Request, *, subscribers: int, rounds: int
     last.sort()
     each.sort()
     post_to_all.sort()
+    from_sent.sort()
     return FanoutResult(
         subscribers=subscribers,
         rounds=rounds,
@@ -181,6 +187,8 @@ async def run(base_url: str, mutation: Request, *, subscribers: int, rounds: int
         each_p50_ms=percentile(each, 50),
         each_p99_ms=percentile(each, 99),
         post_to_all_p50_ms=percentile(post_to_all, 50),
+        sent_p50_ms=percentile(from_sent, 50),
+        sent_p99_ms=percentile(from_sent, 99),
         missing=missing,
         connect_s=connect_s,
     )
