@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from kernel.app import create_app, kernel_of
 from kernel.settings import Settings
-from tests.support import LiveServer, TestServer, git, start_live_server
+from tests.support import CROSSLINK, LiveServer, TestServer, git, start_live_server
 
 # Installed third-party plugins must not leak into tests; tests that want entry points say so.
 os.environ["CROSSLINK_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -47,16 +48,84 @@ def backend(request) -> str:
     return getattr(request, "param", "sqlite")
 
 
+def _migration_digest() -> str:
+    """A digest of every migration the built-in plugins and the kernel apply (the template's name)."""
+    import hashlib
+    import inspect
+    import tempfile
+
+    from kernel.app import create_app
+
+    with tempfile.TemporaryDirectory() as scratch:
+        kernel = kernel_of(create_app(Settings.for_repo(scratch, plugins="all", autoload=False)))
+        digest = hashlib.sha256()
+        for app, migrations in kernel._migration_plan():
+            for migration in migrations:
+                for step in (migration.sqlite, migration.postgres):
+                    text = inspect.getsource(step) if callable(step) else "\n".join(step)
+                    digest.update(f"{app}:{migration.name}:{text}".encode())
+    return digest.hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str:
+    """A PostgreSQL database migrated with every built-in plugin, copied for each test (a
+    ``CREATE DATABASE ... TEMPLATE`` takes a fraction of a second; migrating takes seconds).
+
+    Named by a digest of the migrations, so a changed migration makes a new one; made once per
+    machine (the first session that needs it takes an advisory lock and runs
+    ``crosslink db migrate``).
+    """
+    import asyncio
+    import subprocess
+
+    name = f"crosslink_tpl_{_migration_digest()}"
+
+    async def ensure() -> None:
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await admin.execute("SELECT pg_advisory_lock(hashtext('crosslink-test-template'))")
+            if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                scratch = f"{name}_building"
+                await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+                await admin.execute(f'CREATE DATABASE "{scratch}"')
+                done = subprocess.run(
+                    [CROSSLINK, "db", "migrate", "--db", f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{scratch}"],
+                    capture_output=True, text=True, timeout=300,
+                )
+                assert done.returncode == 0, done.stdout + done.stderr
+                await admin.execute(f'ALTER DATABASE "{scratch}" RENAME TO "{name}"')
+        finally:
+            await admin.execute("SELECT pg_advisory_unlock(hashtext('crosslink-test-template'))")
+            await admin.close()
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # first asked for inside a running event loop
+        pool.submit(asyncio.run, ensure()).result()
+    return name
+
+
 @pytest.fixture
-async def database_url(backend: str, repo: Path):
-    """``None`` (the default SQLite file in the repo) or a fresh PostgreSQL database URL."""
+async def database_url(backend: str, repo: Path, request):
+    """``None`` (the default SQLite file in the repo) or a fresh PostgreSQL database URL: a copy
+    of the migrated template, or an empty database for tests marked ``fresh_database``."""
     if backend == "sqlite":
         yield None
         return
     name = f"crosslink_t_{uuid.uuid4().hex[:12]}"
+    fresh = request.node.get_closest_marker("fresh_database") is not None
+    template = "" if fresh else f' TEMPLATE "{request.getfixturevalue("pg_template")}"'
     admin = await asyncpg.connect(PG_ADMIN_DSN)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        for attempt in range(50):
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"{template}')
+                break
+            except asyncpg.ObjectInUseError:  # another session copies the template right now
+                await asyncio.sleep(0.1 + 0.05 * attempt)
+        else:
+            pytest.fail("the template database stayed busy")
     finally:
         await admin.close()
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]

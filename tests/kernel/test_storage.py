@@ -61,6 +61,9 @@ FOREIGN_KEYS = {  # (table, column) -> (referenced table, on delete)
 }
 UNIQUE_INDEXES = {"idx_issues_uuid": ("issues", "uuid"), "idx_milestones_uuid": ("milestones", "uuid")}
 
+#: These tests are about creating and migrating databases: never start from the template.
+pytestmark = pytest.mark.fresh_database
+
 
 def db_path(repo: Path) -> Path:
     return repo / ".crosslink" / "issues.db"
