@@ -4,6 +4,13 @@ Plugins implement these with ``@kernel.hookimpl``. Only the kernel calls hooks, 
 keyword arguments. A plugin may implement a hook with fewer arguments than the spec names
 (pluggy's opt-in arguments), so specs can grow without breaking plugins.
 
+The kernel calls each of these hooks implementation by implementation, in plugin dependency
+order (a plugin after the plugins it ``requires``), so that an error names its plugin and an
+isolated hook (``crosslink_on_event``, ``crosslink_search``) keeps going when one plugin fails.
+Pluggy's ``hookwrapper``/``wrapper`` and ``tryfirst``/``trylast`` cannot take effect that way,
+so the kernel refuses them on its hooks at load time; a plugin's own hookspecs (added in
+``crosslink_add_hookspecs``) are called through ``pm.hook`` and get every pluggy feature.
+
 Build-phase hooks are synchronous and run once inside :func:`kernel.create_app`. Runtime hooks
 (``crosslink_startup``, ``crosslink_shutdown``, ``crosslink_on_event``, ``crosslink_search``)
 may be ``async def``: the kernel awaits whatever they return.

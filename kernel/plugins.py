@@ -230,12 +230,38 @@ def load_plugins(
         name = pm.get_name(exc.plugin) or repr(exc.plugin)
         raise PluginLoadError(f"plugin '{name}' implements an unknown hook: {exc}") from exc
 
+    _refuse_call_options(pm)
     for name in objects:
         records[name].hooks = sorted(
             caller.name for caller in pm.get_hookcallers(pm.get_plugin(name)) or []
         )
     order = dependency_order({name: records[name].info for name in objects}, selection or "all")
     return LoadedPlugins(pm=pm, order=order, records=records, failures=failures)
+
+
+#: Options of pluggy that the kernel's own hooks cannot honour (see :func:`_refuse_call_options`).
+_CALL_OPTIONS = ("hookwrapper", "wrapper", "tryfirst", "trylast")
+
+
+def _refuse_call_options(pm: pluggy.PluginManager) -> None:
+    """The kernel calls each of its own hooks implementation by implementation, in plugin
+    dependency order, so that an error names its plugin and one failing observer does not stop
+    the others (``Kernel.call_build`` / ``call_runtime``). Pluggy's ``hookwrapper``/``wrapper``
+    and ``tryfirst``/``trylast`` would silently do nothing there, so a plugin that asks for them
+    on a kernel hook is refused with a message that says what to do instead. Hooks a plugin
+    defines itself (through ``crosslink_add_hookspecs``) are called through ``pm.hook`` by that
+    plugin and get every pluggy feature."""
+    kernel_hooks = {name for name in dir(hookspecs) if name.startswith("crosslink_")} - {"crosslink_add_hookspecs"}
+    for hook in sorted(kernel_hooks):
+        caller = getattr(pm.hook, hook, None)
+        for impl in caller.get_hookimpls() if caller is not None else []:
+            asked = [option for option in _CALL_OPTIONS if getattr(impl, option, False)]
+            if asked:
+                raise PluginLoadError(
+                    f"plugin '{impl.plugin_name}' implements {hook} with {', '.join(asked)}: the kernel "
+                    "calls its hooks one plugin at a time in dependency order, so that would be ignored; "
+                    "declare PluginInfo(requires=...) to run after another plugin instead"
+                )
 
 
 def dependency_order(infos: dict[str, PluginInfo], selection: str) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 
 from kernel import StartupError
 from kernel.builtin_plugins import BUILTIN_PLUGINS
-from tests.fixtures.plugins import notes, typo
+from tests.fixtures.plugins import notes, typo, wraps_startup
 from tests.support import CROSSLINK, open_ws, receive_json
 
 
@@ -138,6 +138,13 @@ async def test_a_misspelt_hook_is_caught(settings_factory):
 
     with pytest.raises(StartupError, match="'typo' implements an unknown hook.*crosslink_register_blueprint"):
         create_app(settings_factory(plugins="typo"), extra_plugins={"typo": typo})
+
+
+def test_a_wrapper_on_a_kernel_hook_is_refused_with_what_to_do_instead(settings_factory):
+    from kernel.app import create_app
+
+    with pytest.raises(StartupError, match="'wraps' implements crosslink_startup with hookwrapper.*requires"):
+        create_app(settings_factory(plugins="wraps"), extra_plugins={"wraps": wraps_startup})
 
 
 async def test_unknown_plugin_name_lists_the_available_ones(settings_factory):
