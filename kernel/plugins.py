@@ -264,16 +264,28 @@ def _refuse_call_options(pm: pluggy.PluginManager) -> None:
                 )
 
 
+def _without_suggestion(name: str, infos: dict[str, PluginInfo], selection: str) -> str:
+    """How to start without ``name``: drop it from an explicit list, or exclude it from ``all``."""
+    chosen = parse_selection(selection)
+    if chosen.everything:
+        return f", or disable '{name}' with --plugins {selection},-{name}"
+    rest = sorted(set(infos) - {name})
+    # what the rest needs that is not enabled either would fail next: offer only a list that starts
+    if not rest or any(r not in rest for other in rest for r in infos[other].requires):
+        return ""
+    return f", or leave '{name}' out with --plugins {','.join(rest)}"
+
+
 def dependency_order(infos: dict[str, PluginInfo], selection: str) -> list[str]:
     """Enabled plugin names, each after the plugins it requires (ties by name)."""
     for name, info in infos.items():
         missing = [required for required in info.requires if required not in infos]
         if missing:
-            wanted = ",".join(sorted({*infos, *missing}))
             raise StartupError(
                 f"plugin '{name}' requires {', '.join(repr(m) for m in missing)}, which "
                 f"{'is' if len(missing) == 1 else 'are'} not enabled (--plugins {selection}). "
-                f"Enable it with --plugins {wanted}, or disable '{name}' with --plugins {selection},-{name}"
+                f"Enable {'it' if len(missing) == 1 else 'them'} with --plugins {','.join(sorted({*infos, *missing}))}"
+                f"{_without_suggestion(name, infos, selection)}"
             )
     order: list[str] = []
     state: dict[str, str] = {}

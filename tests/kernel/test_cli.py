@@ -53,6 +53,18 @@ def test_serve_refuses_bad_setups_with_a_clear_message(repo, args, message):
     assert "Traceback" not in result.stderr + result.stdout
 
 
+def test_every_plugins_suggestion_in_a_refusal_starts(repo):
+    """What the message says to type works (it once said --plugins locks,-locks)."""
+    refused = subprocess.run([CROSSLINK, "serve", "--port", "0", "--repo", str(repo), "--plugins", "locks"],
+                             capture_output=True, text=True, timeout=60)
+    suggestions = re.findall(r"--plugins (\S+?)[,.]?(?:\s|$)", refused.stderr.split("). ", 1)[1])
+    assert suggestions, refused.stderr
+    for suggestion in suggestions:
+        done = subprocess.run([CROSSLINK, "plugins", "--plugins", suggestion], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, (suggestion, done.stderr)
+
+
 def test_token_from_the_environment_protects_the_api(live_server_factory):
     token = "environment-token-0123456789"
     live = live_server_factory("--host", "127.0.0.1", env={"CROSSLINK_TOKEN": token})
