@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, RootModel
+from pydantic import AfterValidator, BaseModel, Field, RootModel, model_validator
 from pydantic_core import PydanticCustomError
 
 AGENT_ID_MAX_CHARS = 128
@@ -82,9 +82,19 @@ class AgentIn(BaseModel):
 
 
 class EndIn(AgentIn):
-    """``POST /sessions/end``: ``notes`` become the handoff notes; omitted or null keeps them."""
+    """``POST /sessions/end``: ``notes`` become the handoff notes; omitted or null keeps them.
+    ``handoff_notes`` (the name the session object uses) is accepted as the same field."""
 
     notes: Notes | None = Field(default=None, description="Handoff notes; omitted or null keeps the existing notes.")
+    handoff_notes: Notes | None = Field(default=None, description="The same as `notes` (give one of the two).")
+
+    @model_validator(mode="after")
+    def _one_name_for_the_notes(self) -> EndIn:
+        if self.handoff_notes is not None:
+            if self.notes is not None and self.notes != self.handoff_notes:
+                raise ValueError("give the handoff notes as `notes` or as `handoff_notes`, not both")
+            self.notes = self.handoff_notes
+        return self
 
 
 class WorkIn(AgentIn):

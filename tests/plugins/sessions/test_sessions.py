@@ -123,6 +123,20 @@ async def test_end_sets_ended_at_and_notes(api):
     assert CLI_TIME.match(row["ended_at"])
 
 
+async def test_end_accepts_handoff_notes_as_the_same_field_as_notes(api):
+    await api.start("w")
+    _, body = await api.post("/sessions/end", {"agent_id": "w", "handoff_notes": "under its own name"}, expect=200)
+    assert body["session"]["handoff_notes"] == "under its own name"
+    assert (await db_rows(api))[-1]["handoff_notes"] == "under its own name"
+    await api.start("w")
+    _, body = await api.post("/sessions/end", {"agent_id": "w", "notes": "same", "handoff_notes": "same"}, expect=200)
+    assert body["session"]["handoff_notes"] == "same"
+    await api.start("w")
+    _, body = await api.post("/sessions/end", {"agent_id": "w", "notes": "a", "handoff_notes": "b"}, expect=400)
+    assert "not both" in body["detail"]
+    assert (await db_rows(api))[-1]["ended_at"] is None  # refused: the session is still open
+
+
 async def test_end_without_notes_keeps_the_notes_that_were_there(api):
     started = await api.start("w")
     # notes written earlier (e.g. by the CLI's update_session_notes) must survive an end without notes
