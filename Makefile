@@ -10,11 +10,23 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Editable installs, redone only when pyproject.toml changes (`make serve` starts at once).
+# setuptools warns on every editable install of a flat layout that folders named like the
+# packages (kernel/, plugins/) take precedence on imports: here that is the point, so the
+# warning is silenced for pip only.
+PIP := PYTHONWARNINGS=ignore $(BIN)/pip
 
-install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
 
 ## Install, then serve the repository in the current directory on http://127.0.0.1:3100
 serve: install
@@ -41,7 +53,7 @@ test: install-test postgres browser
 
 ## The benchmark suite's full run (about 20 minutes): prints a table and writes BENCHMARKS.md
 bench: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(PIP) install --quiet -e '.[bench]'
 	@command -v wrk >/dev/null || { \
 	  echo "installing Debian's wrk for the benchmarks"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1 || \
