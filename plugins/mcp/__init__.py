@@ -7,3 +7,6 @@ running server, or the repository served in-process). Its tools call the other p
 services (``kernel.services.get(...)``), never the HTTP API; each tool exists only while the
 plugin behind it is enabled. Built on the official ``mcp`` SDK's low-level server.
 """
+
+#: Where ``crosslink serve`` mounts the streamable HTTP endpoint.
+MOUNT = "/mcp"

@@ -26,8 +26,7 @@ from kernel.errors import StartupError
 from kernel.plugins import parse_selection
 from kernel.settings import CROSSLINK_DIR, find_repo_root
 
-from .http import MOUNT
-from .tools import Caller
+from . import MOUNT
 
 log = logging.getLogger("crosslink.mcp")
 
@@ -60,7 +59,7 @@ def with_mcp(spec: str) -> str:
     return spec if chosen.wants("mcp") else f"{spec},mcp"
 
 
-async def serve_repository(app, caller: Caller) -> None:
+async def serve_repository(app, caller) -> None:
     """Start the application without a listener and serve its MCP tools over stdio."""
     from mcp.server.stdio import stdio_server
 
@@ -114,6 +113,8 @@ def mcp_command(url, token, agent_id, poll_seconds, repo, db_url, plugin_spec, c
 
     from kernel.app import create_app
     from kernel.settings import Settings
+
+    from .tools import Caller
 
     try:
         settings = Settings.for_repo(

@@ -40,7 +40,7 @@ def crosslink_register_services(kernel, registry):
 @hookimpl
 def crosslink_register_asgi_apps(kernel):
     """Mount the streamable HTTP endpoint at ``/mcp``."""
-    from .http import MOUNT
+    from . import MOUNT
 
     return {MOUNT: kernel.services.require(SERVICE).endpoint}
 

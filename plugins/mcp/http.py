@@ -24,12 +24,13 @@ from kernel import Worker
 from kernel.errors import category
 from kernel.jsonutil import dumps
 
+from . import MOUNT
+
 if TYPE_CHECKING:
     from kernel import WorkerContext
 
     from .server import CrosslinkMcp
 
-MOUNT = "/mcp"
 WORKER = "mcp-http"
 #: Seconds a request waits for the session manager to be running before it is answered 503.
 READY_TIMEOUT = 10.0
