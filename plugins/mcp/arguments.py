@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 ID_MIN, ID_MAX = -(2**63), 2**63 - 1
 TITLE_MAX_CHARS = 512
@@ -30,9 +31,14 @@ Priority = Literal["low", "medium", "high", "critical"]
 CommentKind = Literal["note", "plan", "decision", "observation", "blocker", "resolution", "result", "intervention"]
 
 
+def _invalid(kind: str, message: str) -> PydanticCustomError:
+    """A validation error whose message is shown as written (no "Value error, " prefix)."""
+    return PydanticCustomError(kind, message)
+
+
 def _id64(value: int) -> int:
     if not ID_MIN <= value <= ID_MAX:
-        raise ValueError("must be a signed 64-bit integer")
+        raise _invalid("id_range", "must be a signed 64-bit integer")
     return value
 
 
@@ -40,9 +46,9 @@ def _trimmed(limit: int):
     def check(value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("must not be empty")
+            raise _invalid("blank", "must not be empty")
         if len(value) > limit:
-            raise ValueError(f"must be at most {limit} characters (got {len(value)})")
+            raise _invalid("too_long", f"must be at most {limit} characters (got {len(value)})")
         return value
 
     return AfterValidator(check)
@@ -51,10 +57,10 @@ def _trimmed(limit: int):
 def _bytes(limit: int, *, blank_ok: bool = True):
     def check(value: str) -> str:
         if not blank_ok and not value.strip():
-            raise ValueError("must not be empty")
+            raise _invalid("blank", "must not be empty")
         size = len(value.encode("utf-8", "surrogatepass"))
         if size > limit:
-            raise ValueError(f"must be at most {limit} bytes of UTF-8 (got {size})")
+            raise _invalid("too_long", f"must be at most {limit} bytes of UTF-8 (got {size})")
         return value
 
     return AfterValidator(check)
@@ -62,9 +68,9 @@ def _bytes(limit: int, *, blank_ok: bool = True):
 
 def _tag(value: str) -> str:
     if not value.strip():
-        raise ValueError("a tag must not be empty")
+        raise _invalid("blank", "a tag must not be empty")
     if len(value) > 100 or "," in value or any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in value):
-        raise ValueError(f"tag {value[:40]!r}: at most 100 characters, no commas or control characters")
+        raise _invalid("tag", f"tag {value[:40]!r}: at most 100 characters, no commas or control characters")
     return value
 
 

@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import anyio
@@ -45,8 +46,39 @@ T = TypeVar("T")
 TIMEOUT = httpx2.Timeout(30.0, read=120.0)
 
 
+#: The HTTP errors the server answered during the current forwarded request (the SDK client
+#: reports them only as "Server returned an error response").
+_http_errors: ContextVar[list[str] | None] = ContextVar("crosslink_mcp_proxy_http_errors", default=None)
+
+
 class Unavailable(Exception):
     """The server at ``--url`` could not be reached or answered something that is not MCP."""
+
+
+async def _record_http_error(response: httpx2.Response) -> None:
+    """An httpx2 response hook: note an error status and the API's ``detail`` for the proxy."""
+    errors = _http_errors.get()
+    if errors is None or response.status_code < 400:
+        return
+    await response.aread()
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    errors.append(f"HTTP {response.status_code}" + (f" ({detail})" if isinstance(detail, str) else ""))
+
+
+def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """``exc`` or the first exception of type ``kind`` inside (task groups wrap them in groups)."""
+    if isinstance(exc, kind):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find(inner, kind)
+            if found is not None:
+                return found
+    return None
 
 
 def fingerprint(tools: list[types.Tool]) -> str:
@@ -81,13 +113,20 @@ class McpProxy:
         """Run ``operation`` on a fresh MCP connection to the server; :class:`Unavailable` when
         the server cannot be reached. An MCP error the server answered passes through."""
         assert self.http is not None
+        errors: list[str] = []
+        noted = _http_errors.set(errors)
         try:
             async with Client(streamable_http_client(self.url, http_client=self.http), cache=None) as client:
                 return await operation(client)
-        except MCPError:
-            raise
         except Exception as exc:  # connection refused, timeouts, an HTTP error status, not MCP at all
+            if errors:
+                raise Unavailable(f"the crosslink server at {self.url} answered {errors[0]}") from None
+            answered = _find(exc, MCPError)
+            if answered is not None:
+                raise answered from None
             raise Unavailable(f"the crosslink server at {self.url} is not reachable: {_reason(exc)}") from None
+        finally:
+            _http_errors.reset(noted)
 
     async def upstream_instructions(self) -> str | None:
         try:
@@ -173,7 +212,8 @@ class McpProxy:
 
     async def serve_stdio(self) -> None:
         """Serve the process's stdin/stdout until the client closes them."""
-        async with httpx2.AsyncClient(headers=self.headers, timeout=TIMEOUT) as http:
+        hooks = {"response": [_record_http_error]}
+        async with httpx2.AsyncClient(headers=self.headers, timeout=TIMEOUT, event_hooks=hooks) as http:
             self.http = http
             server = self.server(await self.upstream_instructions())
             options = server.create_initialization_options(NotificationOptions(tools_changed=True))

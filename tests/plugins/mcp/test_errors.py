@@ -35,7 +35,7 @@ async def test_bad_arguments_are_tool_errors_naming_the_field(live_server_factor
         assert (await refused(agent, "find_ready_work", {"limit": 0}))["detail"].startswith("limit: ")
         assert (await refused(agent, "comment", {"issue_id": 1, "content": "x", "kind": "gossip"}))["fields"][0]["field"] == "kind"
         blank = await refused(agent, "create_issue", {"title": "   "})
-        assert blank["detail"] == "title: Value error, must not be empty"
+        assert blank["detail"] == "title: must not be empty"
         huge = await refused(agent, "comment", {"issue_id": 1, "content": "x" * (1024 * 1024 + 1)})
         assert "at most 1048576 bytes" in huge["detail"]
         bad_tag = await refused(agent, "write_page", {"slug": "a", "title": "A", "tags": ["x,y"]})
