@@ -73,7 +73,8 @@ class SecurityPolicy:
             return None
         return f"requests from origin '{origin}' are not accepted"
 
-    def token_error(self, path: str, authorization: str | None, query_token: str | None, *, guarded: bool = False) -> str | None:
+    def token_error(self, path: str, authorization: str | None, query_token: str | None,
+                    *, guarded: bool = False) -> str | None:
         if not self.token or path in TOKEN_EXEMPT:
             return None
         if not (guarded or path.startswith("/api/") or path == "/ws"):

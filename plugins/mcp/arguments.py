@@ -145,7 +145,9 @@ class WorkOnArgs(Arguments):
 
 
 class EndSessionArgs(Arguments):
-    notes: Annotated[str, _bytes(NOTES_MAX_BYTES), Field(description="Handoff notes for your next session.")] | None = None
+    notes: Annotated[
+        str, _bytes(NOTES_MAX_BYTES), Field(description="Handoff notes for your next session.")
+    ] | None = None
     agent_id: AgentId = None
 
 
@@ -186,7 +188,9 @@ class WritePageArgs(Arguments):
     title: Title | None = None
     content: Annotated[str, _bytes(PAGE_MAX_BYTES)] | None = None
     tags: Annotated[list[Annotated[str, AfterValidator(_tag)]], Field(max_length=100)] | None = None
-    version: Annotated[str, Field(max_length=100, description="From read_page; required to change a page.")] | None = None
+    version: Annotated[
+        str, Field(max_length=100, description="From read_page; required to change a page.")
+    ] | None = None
     agent_id: AgentId = None
 
 

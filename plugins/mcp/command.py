@@ -55,7 +55,8 @@ def with_mcp(spec: str) -> str:
     """The plugin selection with this plugin in it (its tools are what this command serves)."""
     chosen = parse_selection(spec)
     if "mcp" in chosen.exclude:
-        raise click.BadParameter("crosslink mcp serves the mcp plugin's tools: do not disable it", param_hint="--plugins")
+        raise click.BadParameter("crosslink mcp serves the mcp plugin's tools: do not disable it",
+                                 param_hint="--plugins")
     return spec if chosen.wants("mcp") else f"{spec},mcp"
 
 

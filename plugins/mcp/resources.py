@@ -50,7 +50,8 @@ def _address(uri: str) -> tuple[str, str | None]:
     parts = urlsplit(uri)
     base = f"{parts.scheme}://{parts.netloc}{parts.path}"
     if base not in (HANDOFF_URI, ISSUE_URI):
-        raise MCPError(RESOURCE_NOT_FOUND, f"Unknown resource '{uri[:200]}'; this server has {HANDOFF_URI} and {ISSUE_URI}")
+        raise MCPError(RESOURCE_NOT_FOUND,
+                       f"Unknown resource '{uri[:200]}'; this server has {HANDOFF_URI} and {ISSUE_URI}")
     agents = parse_qs(parts.query).get("agent_id")
     return base, agents[0] if agents else None
 

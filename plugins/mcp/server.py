@@ -101,7 +101,8 @@ class CrosslinkMcp:
         """Run tool ``name``; every failure is a tool error, never an exception."""
         tool = self.tools.get(name)
         if tool is None:
-            return tool_error(404, f"Unknown tool '{name[:100]}'; this server offers: {', '.join(self.tools) or 'none'}")
+            offered = ", ".join(self.tools) or "none"
+            return tool_error(404, f"Unknown tool '{name[:100]}'; this server offers: {offered}")
         try:
             args = tool.arguments.model_validate(arguments or {})
         except ValidationError as exc:

@@ -77,7 +77,10 @@ class ToolCall:
         :param required: ``None`` is an error (locks and heartbeats need an agent).
         :param hub_rules: check with the hub's stricter rule (letters, digits, ``. _ : -``).
         """
-        agent_id, where = (given, "agent_id") if given is not None else (self.caller.agent_id, f"agent_id (from {self.caller.origin})")
+        if given is not None:
+            agent_id, where = given, "agent_id"
+        else:
+            agent_id, where = self.caller.agent_id, f"agent_id (from {self.caller.origin})"
         if agent_id is None:
             if required:
                 raise APIError(400, "agent_id: required; pass agent_id or name the agent when connecting "

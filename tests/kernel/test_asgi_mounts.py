@@ -67,7 +67,8 @@ async def test_a_foreign_origin_is_refused_on_every_method(raw_server, method):
     async with client_for(raw_server) as http:
         response = await http.request(method, "/raw", headers={"Origin": "https://evil.example"})
     assert response.status_code == 403
-    assert response.json() == {"error": "forbidden", "detail": "requests from origin 'https://evil.example' are not accepted"}
+    assert response.json() == {
+        "error": "forbidden", "detail": "requests from origin 'https://evil.example' are not accepted"}
 
 
 async def test_same_origin_and_allowed_origins_are_accepted(app_factory):
@@ -134,6 +135,7 @@ async def test_bad_mounts_stop_the_start_naming_the_plugin(app_factory, apps, me
 
 
 async def test_two_plugins_cannot_mount_overlapping_prefixes(app_factory):
-    with pytest.raises(StartupError, match="plugins .other. and .rawapp. mount overlapping ASGI prefixes /raw/sub and /raw"):
+    overlap = "plugins .other. and .rawapp. mount overlapping ASGI prefixes /raw/sub and /raw"
+    with pytest.raises(StartupError, match=overlap):
         await app_factory(plugins="rawapp,other",
                           extra_plugins={"rawapp": rawapp, "other": mounting({"/raw/sub": rawapp.echo_app})})

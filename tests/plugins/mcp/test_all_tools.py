@@ -43,7 +43,8 @@ async def test_issue_knowledge_and_heartbeat_tools(live_server_factory, repo):
         assert [(item["slug"], item["matches"][0]["line"]) for item in found["items"]] == [("csv-quoting", 10)]
 
         hits = await ok(agent, "search", {"query": "CSV"})
-        assert {(hit["kind"], hit["id"]) for hit in hits["items"]} >= {("issue", str(child)), ("knowledge", "csv-quoting")}
+        found_kinds = {(hit["kind"], hit["id"]) for hit in hits["items"]}
+        assert found_kinds >= {("issue", str(child)), ("knowledge", "csv-quoting")}
 
         closed = await ok(agent, "close_issue", {"issue_id": child, "comment": "Done: quoting per RFC 4180."})
         assert closed["changed"] is True

@@ -33,7 +33,8 @@ async def test_bad_arguments_are_tool_errors_naming_the_field(live_server_factor
         assert unknown["detail"] == "id: unknown field"
         assert (await refused(agent, "show_issue", {"issue_id": 2**64}))["detail"].startswith("issue_id: ")
         assert (await refused(agent, "find_ready_work", {"limit": 0}))["detail"].startswith("limit: ")
-        assert (await refused(agent, "comment", {"issue_id": 1, "content": "x", "kind": "gossip"}))["fields"][0]["field"] == "kind"
+        gossip = await refused(agent, "comment", {"issue_id": 1, "content": "x", "kind": "gossip"})
+        assert gossip["fields"][0]["field"] == "kind"
         blank = await refused(agent, "create_issue", {"title": "   "})
         assert blank["detail"] == "title: must not be empty"
         huge = await refused(agent, "comment", {"issue_id": 1, "content": "x" * (1024 * 1024 + 1)})
@@ -66,7 +67,8 @@ async def test_refusals_carry_the_apis_detail(live_server_factory, repo):
         assert no_agent["detail"].startswith("agent_id: required")
         bad_agent = await refused(one, "heartbeat", {"agent_id": "no spaces allowed"})
         assert bad_agent["detail"].startswith("agent_id: must be 1-128 letters")
-        assert "cannot block itself" in (await refused(one, "block_issue", {"issue_id": issue, "blocker_id": issue}))["detail"]
+        self_block = await refused(one, "block_issue", {"issue_id": issue, "blocker_id": issue})
+        assert "cannot block itself" in self_block["detail"]
         await ok(one, "label_issue", {"issue_id": issue, "label": "ci"})
         assert (await refused(one, "label_issue", {"issue_id": issue, "label": "ci"}))["error"] == "conflict"
         no_session = await refused(one, "work_on_issue", {"issue_id": issue})

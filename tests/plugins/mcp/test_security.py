@@ -24,7 +24,8 @@ async def test_the_token_is_required_when_set(live_server_factory, stdio, no_tra
     live = live_server_factory("--token", TOKEN)
     with httpx.Client(base_url=live.url, timeout=30) as raw:
         missing = raw.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)
-        wrong = raw.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": "Bearer not-the-right-token"})
+        wrong = raw.post("/mcp", json=INITIALIZE,
+                         headers={**MCP_HEADERS, "Authorization": "Bearer not-the-right-token"})
         right = raw.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}"})
     assert missing.status_code == wrong.status_code == 401
     assert missing.headers["WWW-Authenticate"] == "Bearer"
