@@ -89,13 +89,14 @@ class CrosslinkMcp:
 
     @property
     def instructions(self) -> str:
+        """The server's one-line instructions: what it is, and the day's order of its tools."""
         steps = [name for name in WORKFLOW if name in self.tools]
         text = "crosslink: shared issues, work sessions and locks for coding agents."
         if steps:
             text += " A day of work: " + " -> ".join(steps) + "."
         return text
 
-    # --- calls (what the SDK handlers and the in-process tests use) ----------------------------
+    # --- calls -------------------------------------------------------------------------------
 
     async def call(self, name: str, arguments: dict[str, Any] | None, caller: Caller) -> types.CallToolResult:
         """Run tool ``name``; every failure is a tool error, never an exception."""

@@ -5,7 +5,6 @@ repository served in-process)."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -109,7 +108,3 @@ def no_tracebacks(errlog: Path):
     yield
     if errlog.exists():
         assert "Traceback" not in errlog.read_text(), errlog.read_text()
-
-
-def env_without_token() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if key != "CROSSLINK_TOKEN"}

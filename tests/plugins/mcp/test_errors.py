@@ -10,7 +10,9 @@ from mcp import MCPError
 from tests.conftest import BACKENDS
 from tests.plugins.mcp.conftest import call, http_client, ok, write_server_toml
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
+#: Argument checks run before any service; the services' refusals run on both databases.
+pytestmark = pytest.mark.slow
+ON_BOTH_DATABASES = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
 async def refused(client, tool, arguments) -> dict:
@@ -48,6 +50,7 @@ async def test_bad_arguments_are_tool_errors_naming_the_field(live_server_factor
     assert "Traceback" not in live.text()
 
 
+@ON_BOTH_DATABASES
 async def test_refusals_carry_the_apis_detail(live_server_factory, repo):
     write_server_toml(repo, '[plugins.mcp]\ntools = "all"\n')
     live = live_server_factory()
@@ -91,6 +94,7 @@ async def test_refusals_carry_the_apis_detail(live_server_factory, repo):
     assert "Traceback" not in live.text()
 
 
+@ON_BOTH_DATABASES
 async def test_bad_arguments_over_stdio_leave_the_process_serving(stdio, no_tracebacks):
     async with stdio("--agent-id", "worker-1") as agent:
         assert (await refused(agent, "show_issue", {"issue_id": "x"}))["error"] == "bad request"

@@ -8,10 +8,10 @@ import httpx
 import pytest
 from mcp import MCPError
 
-from tests.conftest import BACKENDS
 from tests.plugins.mcp.conftest import CORE_TOOLS, TOKEN, call, http_client, names, stdio_env
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
+#: The guards run before any service touches the database: SQLite only.
+pytestmark = pytest.mark.slow
 
 INITIALIZE = {
     "jsonrpc": "2.0", "id": 1, "method": "initialize",

@@ -11,10 +11,10 @@ import anyio
 import mcp_types as types
 import pytest
 
-from tests.conftest import BACKENDS
 from tests.plugins.mcp.conftest import CORE_TOOLS, ISSUES_LOCKS_TOOLS, call, names
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
+#: The proxy's change detection reads no data: SQLite only.
+pytestmark = pytest.mark.slow
 
 #: Generous: the proxy polls every 0.2 s; this only bounds a failure.
 WAIT = 120

@@ -15,9 +15,12 @@ from tests.plugins.mcp.conftest import (
     write_server_toml,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
+#: Listing reads no data: only the tests that serve the repository in-process run on both databases.
+pytestmark = pytest.mark.slow
+ON_BOTH_DATABASES = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
+@ON_BOTH_DATABASES
 async def test_every_plugin_gives_the_core_tools_and_the_resources(live_server_factory, stdio, no_tracebacks):
     live = live_server_factory()
     async with http_client(live.url) as client:
@@ -31,6 +34,7 @@ async def test_every_plugin_gives_the_core_tools_and_the_resources(live_server_f
         assert names(await client.list_tools()) == CORE_TOOLS
 
 
+@ON_BOTH_DATABASES
 async def test_issues_and_locks_only(live_server_factory, stdio, no_tracebacks):
     live = live_server_factory("--plugins", "issues,locks,mcp")
     async with http_client(live.url) as client:
