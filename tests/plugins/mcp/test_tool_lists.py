@@ -12,6 +12,7 @@ from tests.plugins.mcp.conftest import (
     ISSUES_LOCKS_TOOLS,
     http_client,
     names,
+    ok,
     write_server_toml,
 )
 
@@ -84,3 +85,19 @@ async def test_schemas_are_objects_that_refuse_unknown_fields(live_server_factor
         assert set(schema.get("required", [])) <= set(schema["properties"]), tool.name
     read_only = {tool.name for tool in tools if tool.annotations and tool.annotations.read_only_hint}
     assert read_only == {"find_ready_work", "search", "show_issue", "search_knowledge", "read_page"}
+
+
+async def test_stateful_sessions_for_handshake_era_clients(live_server_factory, repo):
+    """``stateless = false``: a handshake-era client gets a session (and its event stream); the
+    server still stops cleanly on Ctrl-C while that client is connected."""
+    write_server_toml(repo, "[plugins.mcp]\nstateless = false\n")
+    live = live_server_factory()
+    async with http_client(live.url, agent="worker-1", mode="legacy") as legacy, \
+            http_client(live.url, agent="worker-2") as modern:
+        assert legacy.protocol_version == "2025-11-25" and modern.protocol_version == "2026-07-28"
+        assert names(await legacy.list_tools()) == names(await modern.list_tools()) == CORE_TOOLS
+        lock = await ok(legacy, "claim_lock", {"issue_id": (await ok(modern, "create_issue", {"title": "t"}))["id"]})
+        assert lock["agent_id"] == "worker-1"
+        assert live.stop() == 0
+    assert "Created new transport with session ID" in live.text()
+    assert "Traceback" not in live.text()
