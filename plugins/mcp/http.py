@@ -53,6 +53,7 @@ class McpEndpoint:
         self._ready = asyncio.Event()
 
     def worker(self) -> Worker:
+        """The ``mcp-http`` worker that keeps the session manager running."""
         return Worker(WORKER, self._serve, description="Runs the MCP streamable HTTP session manager of /mcp")
 
     async def _serve(self, ctx: WorkerContext) -> None:

@@ -129,6 +129,7 @@ class McpProxy:
             _http_errors.reset(noted)
 
     async def upstream_instructions(self) -> str | None:
+        """The server's instructions, handed on to the agent (``None`` when it is not reachable)."""
         try:
             return await self.forward(lambda client: _instructions(client))
         except (Unavailable, MCPError) as exc:
@@ -153,6 +154,7 @@ class McpProxy:
                 await self.announce()
 
     async def announce(self) -> None:
+        """Tell the agent that the tool list changed, on whichever channel its connection has."""
         await self.bus.publish(ToolsListChanged())
         if self.legacy_session is not None:
             try:
@@ -167,6 +169,8 @@ class McpProxy:
     # --- the stdio server ----------------------------------------------------------------------
 
     def server(self, instructions: str | None) -> Server:
+        """The stdio server: tools and resources forwarded, ``subscriptions/listen`` served here."""
+
         async def list_tools(ctx, params) -> types.ListToolsResult:
             self._note_connection(ctx)
             try:
