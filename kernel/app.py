@@ -29,6 +29,7 @@ from .events import Event, EventBus, EventRegistry
 from .hook_config import HookConfig
 from .jsonutil import install_json_provider
 from .leases import FileLeases, PostgresLeases
+from .mounts import mount_asgi_apps
 from .plugin_info import ConfigSection
 from .plugins import LoadedPlugins, load_plugins
 from .relay import EventRelay
@@ -374,7 +375,7 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
     )
     install_json_provider(app)
     install_error_handlers(app)
-    install_security(app, settings)
+    policy = install_security(app, settings)
 
     kernel = Kernel(settings, loaded)
     app.extensions["crosslink"] = kernel
@@ -389,6 +390,7 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
                 app.register_blueprint(blueprint, url_prefix=API_PREFIX + (blueprint.url_prefix or ""))
             except ValueError as exc:
                 raise StartupError(f"plugin '{plugin}': blueprint '{blueprint.name}': {exc}") from exc
+    mount_asgi_apps(app, kernel, policy)
 
     @app.websocket("/ws")
     async def ws():

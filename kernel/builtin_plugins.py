@@ -10,5 +10,6 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "agents": "plugins.agents.hooks",
     "knowledge": "plugins.knowledge.hooks",
     "locks": "plugins.locks.hooks",
+    "mcp": "plugins.mcp.hooks",
     "sessions": "plugins.sessions.hooks",
 }

@@ -119,6 +119,24 @@ def crosslink_register_blueprints(kernel: Kernel) -> list[Any] | None:
 
 
 @hookspec
+def crosslink_register_asgi_apps(kernel: Kernel) -> dict[str, Any] | None:
+    """Mount raw ASGI applications under path prefixes, beside the Quart routes.
+
+    For a protocol that is not a Quart blueprint (an SDK that hands out its own ASGI app).
+    Return ``{"/prefix": app}``: every HTTP request whose path is the prefix or below it goes
+    to ``app`` (``path`` unchanged, ``root_path`` extended by the prefix), after the same Host,
+    Origin and bearer-token guards as the API (see :mod:`kernel.mounts`); refusals are the
+    API's JSON errors. A prefix is lower-case segments (``/mcp``, ``/x/y``), must not overlap
+    another mount or the kernel's paths (``/api``, ``/ws``, ``/docs``, ``/openapi.json``).
+    Mounted apps get no ASGI lifespan events: start what they need from a worker or
+    ``crosslink_startup``. WebSocket requests are not dispatched to them.
+
+    :param kernel: the application kernel.
+    :return: a mapping of path prefix to ASGI application, or ``None``.
+    """
+
+
+@hookspec
 def crosslink_register_commands(cli: click.Group) -> None:
     """Add click commands to the ``crosslink`` command line.
 

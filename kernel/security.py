@@ -73,10 +73,11 @@ class SecurityPolicy:
             return None
         return f"requests from origin '{origin}' are not accepted"
 
-    def token_error(self, path: str, authorization: str | None, query_token: str | None) -> str | None:
+    def token_error(self, path: str, authorization: str | None, query_token: str | None,
+                    *, guarded: bool = False) -> str | None:
         if not self.token or path in TOKEN_EXEMPT:
             return None
-        if not (path.startswith("/api/") or path == "/ws"):
+        if not (guarded or path.startswith("/api/") or path == "/ws"):
             return None
         supplied = None
         if authorization and authorization.startswith("Bearer "):

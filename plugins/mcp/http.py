@@ -1,0 +1,92 @@
+"""``/mcp`` of ``crosslink serve``: the SDK's streamable HTTP transport, mounted in the kernel.
+
+The kernel dispatches every HTTP request for ``/mcp`` to :class:`McpEndpoint` after its Host,
+Origin and bearer-token guards (``crosslink_register_asgi_apps``), so the SDK's own DNS-rebinding
+checks are switched off here: they would only repeat the kernel's, with other answers.
+
+The SDK's ``StreamableHTTPSessionManager`` must be running (``async with manager.run()``) while
+requests arrive. It runs in a long-running kernel worker, ``mcp-http``: the worker creates a
+manager, enters it and waits until the server stops; a manager can run only once, so a
+restarted worker makes a new one. A request that arrives before the manager runs waits for it
+(at most ``READY_TIMEOUT`` seconds, then 503). In the default stateless mode nothing is kept
+between requests, so every instance of a team server answers every request the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+
+from kernel import Worker
+from kernel.errors import category
+from kernel.jsonutil import dumps
+
+from . import MOUNT
+
+if TYPE_CHECKING:
+    from kernel import WorkerContext
+
+    from .server import CrosslinkMcp
+
+WORKER = "mcp-http"
+#: Seconds a request waits for the session manager to be running before it is answered 503.
+READY_TIMEOUT = 10.0
+
+
+async def _answer(send: Any, status: int, detail: str) -> None:
+    body = dumps({"error": category(status), "detail": detail})
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class McpEndpoint:
+    """The ASGI application mounted at ``/mcp``, and the worker that runs its session manager."""
+
+    def __init__(self, mcp: CrosslinkMcp, max_body: int) -> None:
+        self.mcp = mcp
+        self.max_body = max_body
+        self._manager: StreamableHTTPSessionManager | None = None
+        self._ready = asyncio.Event()
+
+    def worker(self) -> Worker:
+        """The ``mcp-http`` worker that keeps the session manager running."""
+        return Worker(WORKER, self._serve, description="Runs the MCP streamable HTTP session manager of /mcp")
+
+    async def _serve(self, ctx: WorkerContext) -> None:
+        stateless = self.mcp.config.stateless
+        manager = StreamableHTTPSessionManager(
+            app=self.mcp.server(),
+            stateless=stateless,
+            json_response=stateless,
+            security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+            max_request_body_size=self.max_body,
+        )
+        async with manager.run():
+            self._manager = manager
+            self._ready.set()
+            try:
+                while await ctx.sleep(None):
+                    pass
+            finally:
+                self._ready.clear()
+                self._manager = None
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["path"] not in (MOUNT, MOUNT + "/"):
+            await _answer(send, 404, f"No such route: {scope['path'][:200]} (the MCP endpoint is {MOUNT})")
+            return
+        manager = self._manager
+        if manager is None:
+            try:
+                await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT)
+            except TimeoutError:
+                pass
+            manager = self._manager
+        if manager is None:
+            await _answer(send, 503, "The MCP endpoint is not running (the server is starting or stopping)")
+            return
+        await manager.handle_request(scope, receive, send)
