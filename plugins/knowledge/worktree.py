@@ -27,7 +27,7 @@ from pathlib import Path
 
 from kernel.api import APIError
 
-from .gitcmd import Git, GitError
+from plugins.hub import Git, GitError
 
 BRANCH = "crosslink/knowledge"
 BRANCH_REF = f"refs/heads/{BRANCH}"
