@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .git import Git, GitError
+from .git import Git, GitError, check_commit_id
 
 log = logging.getLogger("crosslink.hub")
 
@@ -156,15 +156,47 @@ class Checkout:
 
     # --- reading through git -----------------------------------------------------------------
 
+    def _read_ref(self, ref: str, depth: int = 0) -> str | None:
+        """The commit a ref names, read from the ref files (loose, then ``packed-refs``), or
+        ``None`` when the files do not say (then git is asked: reftable, a ref being packed)."""
+        common = self.common_dir()
+        if common is None or depth > 4 or (common / "reftable").is_dir():
+            return None
+        base = self.git_dir() if ref == "HEAD" else common
+        try:
+            text = (base / ref).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        if text.startswith("ref: "):
+            return self._read_ref(text[len("ref: "):].strip(), depth + 1)
+        if check_commit_id(text):
+            return text
+        try:
+            with (common / "packed-refs").open(encoding="utf-8") as packed:
+                for line in packed:
+                    sha, _, name = line.rstrip("\n").partition(" ")
+                    if name == ref and check_commit_id(sha):
+                        return sha
+        except (OSError, UnicodeDecodeError):
+            pass
+        return None
+
     async def head(self) -> str | None:
         """The commit checked out, or ``None`` (no checkout, no commit yet)."""
         if not self.exists():
             return None
+        found = self._read_ref("HEAD")
+        if found is not None:
+            return found
         result = await self.git.run(self.path, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
         return result.stdout.strip() or None if result.ok else None
 
     async def resolve(self, ref: str) -> str | None:
         """The commit ``ref`` names (a full ref name the caller built), or ``None``."""
+        if self.exists():
+            found = self._read_ref(ref)
+            if found is not None:
+                return found
         result = await self.git.run(self.repo_root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
         return result.stdout.strip() or None if result.ok else None
 
@@ -232,7 +264,14 @@ class Checkout:
         """Stage every change (the excluded names left out) and commit; ``False`` if none."""
         if not await self.dirty_paths():
             return False
-        await self.git.run(self.path, *QUIET_HOOKS, "add", "--all", *self._pathspec())
+        pathspec = self._pathspec()
+        if self.exclude:
+            # naming an ignored file, even to exclude it, makes ``git add`` fail: a hub whose
+            # .gitignore already lists the lock file (CLI v0.7+) is added whole
+            ignored = await self.git.run(self.path, "check-ignore", "--quiet", "--", *self.exclude, check=False)
+            if ignored.returncode == 0:
+                pathspec = ("--", ".")
+        await self.git.run(self.path, *QUIET_HOOKS, "add", "--all", *pathspec)
         return await self.commit_staged(message)
 
     async def commit_staged(self, message: str, *, amend: bool = False) -> bool:
@@ -369,9 +408,10 @@ class Checkout:
         return PushAttempt("failed", first)
 
     async def mark_pushed(self, remote: str) -> None:
-        """Record HEAD as the remote's branch (what a fetch would record after the push)."""
+        """Record HEAD as the remote's branch (what a fetch would record after the push; git
+        push does it itself when the remote's fetch refspec covers the branch)."""
         head = await self.head()
-        if head is not None:
+        if head is not None and await self.resolve(self.tracking_ref(remote)) != head:
             await self.git.run(self.repo_root, "update-ref", self.tracking_ref(remote), head, check=False)
 
 

@@ -9,16 +9,15 @@
   requests; :func:`check_remote_name` and :func:`check_branch_name` refuse anything that could
   be read as an option (a leading ``-``) or that git would treat specially, *before* git runs.
   Commit ids are checked with :func:`check_commit_id`. Callers put ``--`` before paths.
-* **A clean environment.** Every ``GIT_*`` variable of the server's environment is dropped
-  (``GIT_DIR``, ``GIT_WORK_TREE``, ``GIT_INDEX_FILE``, ``GIT_CONFIG_PARAMETERS``... are set when
-  the server is started from a git hook and would point git at another repository or inject
-  settings), except those that say which config files to read (``GIT_CONFIG_GLOBAL``...), who
-  commits (``GIT_AUTHOR_NAME``...) and how to reach a remote (``GIT_SSH_COMMAND``, proxy and TLS
-  settings).
-  Prompts are off (``GIT_TERMINAL_PROMPT=0``, no askpass, no controlling terminal: git runs in
-  its own session), messages are in English (``LC_ALL=C``) so they can be recognised, and
-  optional locks are off (``GIT_OPTIONAL_LOCKS=0``: a ``git status`` never takes the index lock
-  the CLI may want).
+* **A clean environment** (:func:`kernel.gitenv.git_environment`, which the kernel's own git
+  call uses too): every ``GIT_*`` variable of the server's environment is dropped (``GIT_DIR``,
+  ``GIT_WORK_TREE``, ``GIT_INDEX_FILE``, ``GIT_CONFIG_PARAMETERS``... are set when the server is
+  started from a git hook and would point git at another repository or inject settings), except
+  those that say which config files to read, who commits and how to reach a remote. Prompts are
+  off (``GIT_TERMINAL_PROMPT=0``, no askpass, no controlling terminal: git runs in its own
+  session), messages are in English (``LC_ALL=C``) so they can be recognised, and optional
+  locks are off (``GIT_OPTIONAL_LOCKS=0``: a ``git status`` never takes the index lock the CLI
+  may want).
 """
 
 from __future__ import annotations
@@ -30,35 +29,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-#: ``GIT_*`` variables kept from the server's environment: which config files git reads, the
-#: identity commits are made with, how to reach remotes; nothing that names a repository.
-KEPT_GIT_VARIABLES = frozenset({
-    "GIT_CONFIG_GLOBAL",
-    "GIT_CONFIG_SYSTEM",
-    "GIT_CONFIG_NOSYSTEM",
-    "GIT_AUTHOR_NAME",
-    "GIT_AUTHOR_EMAIL",
-    "GIT_COMMITTER_NAME",
-    "GIT_COMMITTER_EMAIL",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_SSH_VARIANT",
-    "GIT_PROXY_COMMAND",
-    "GIT_SSL_CAINFO",
-    "GIT_SSL_CAPATH",
-    "GIT_SSL_CERT",
-    "GIT_SSL_KEY",
-    "GIT_SSL_NO_VERIFY",
-})
-#: Other variables that would make git (or ssh) ask someone for something.
-DROPPED_VARIABLES = frozenset({"SSH_ASKPASS", "DISPLAY_ASKPASS"})
-FIXED_VARIABLES = {
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_OPTIONAL_LOCKS": "0",
-    "SSH_ASKPASS_REQUIRE": "never",
-    "LC_ALL": "C",
-    "LANGUAGE": "C",
-}
+from kernel.gitenv import git_environment
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_REMOTE_TIMEOUT_SECONDS = 60.0
@@ -113,18 +84,6 @@ def check_branch_name(value: object, field: str | None = None) -> str:
 def check_commit_id(value: object) -> str | None:
     """A full hexadecimal commit id (SHA-1 or SHA-256), or ``None`` for anything else."""
     return value if isinstance(value, str) and _COMMIT.match(value) else None
-
-
-def git_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment every git command runs with (see the module docstring)."""
-    source = os.environ if base is None else base
-    env = {
-        key: value
-        for key, value in source.items()
-        if (not key.startswith("GIT_") or key in KEPT_GIT_VARIABLES) and key not in DROPPED_VARIABLES
-    }
-    env.update(FIXED_VARIABLES)
-    return env
 
 
 class GitError(Exception):

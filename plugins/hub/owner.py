@@ -348,10 +348,6 @@ class HubOwner:
     async def _fetch_locked(self, remote: str, operation: str, knowledge: bool, progress: Progress,
                             repaired: list[str]) -> FetchReport:
         """Inside :meth:`exclusive`: commit dirty state, fetch, integrate both checkouts."""
-        if await self.remote_url(remote) is None:
-            await self._contact(RemoteContact(operation, remote, self.kernel.clock.now(), reachable=False,
-                                              configured=False, error=f"no remote named '{remote}'"))
-            raise errors.remote_missing(remote, operation)
         before = await self._snapshot()
         committed = await self.hub.commit_all(DIRTY_MESSAGE)
         if committed:
@@ -390,6 +386,10 @@ class HubOwner:
                                remote=True)
         except GitError as exc:
             reason = exc.first_line
+            if not exc.timed_out and await self.remote_url(remote) is None:
+                await self._contact(RemoteContact(operation, remote, self.kernel.clock.now(), reachable=False,
+                                                  configured=False, error=f"no remote named '{remote}'"))
+                raise errors.remote_missing(remote, operation) from None
             await self._contact(RemoteContact(operation, remote, self.kernel.clock.now(), reachable=False,
                                               error=reason))
             if exc.timed_out or is_offline_error(exc.stderr):
@@ -432,11 +432,13 @@ class HubOwner:
                 before_head = await self.hub.head()
                 fetched = await self._fetch_locked(remote, "push", knowledge, progress, repaired)
                 report = PushReport(fetched)
-                report.pushed_commits, report.attempts = await self._push_branch(self.hub, remote, attempts, progress)
+                report.pushed_commits, report.attempts = await self._push_branch(
+                    self.hub, remote, attempts, progress, known=fetched.hub
+                )
                 if knowledge and self.knowledge.exists():
                     async with self.knowledge_lock:
                         report.knowledge_pushed_commits, _ = await self._push_branch(
-                            self.knowledge, remote, attempts, progress, keep_dirty=True
+                            self.knowledge, remote, attempts, progress, keep_dirty=True, known=fetched.knowledge
                         )
                 await self._contact(RemoteContact("push", remote, self.kernel.clock.now(), reachable=True,
                                                   has_hub=True, fetched=True, pushed=report.pushed_commits > 0))
@@ -454,9 +456,15 @@ class HubOwner:
         return int(await self.git.output(checkout.path, "rev-list", "--count", "HEAD"))
 
     async def _push_branch(self, checkout: Checkout, remote: str, attempts: int, progress: Progress, *,
-                           keep_dirty: bool = False) -> tuple[int, int]:
-        """Push ``checkout``'s branch if it has local commits: ``(commits pushed, attempts)``."""
-        local = await self._local_commits(checkout, remote)
+                           keep_dirty: bool = False, known: BranchUpdate | None = None) -> tuple[int, int]:
+        """Push ``checkout``'s branch if it has local commits: ``(commits pushed, attempts)``.
+
+        :param known: what the fetch just before found (saves counting again).
+        """
+        if known is not None and known.action in ("up-to-date", "fast-forward", "rebased"):
+            local = known.local
+        else:
+            local = await self._local_commits(checkout, remote)
         if local == 0:
             return 0, 0
         for attempt in range(1, attempts + 1):
@@ -519,7 +527,6 @@ class HubOwner:
                 await self.announce("write", before_head)
 
     async def _write_locked(self, prepare: Prepare, remote: str | None, attempts: int) -> WriteReport:
-        configured = remote is not None and await self.remote_url(remote) is not None
         for attempt in range(1, attempts + 1):
             change = await prepare(self.hub.path, attempt)
             if change is None or not change.files:
@@ -530,9 +537,6 @@ class HubOwner:
                 return WriteReport(None, attempts=attempt, remote=remote)
             if remote is None:
                 return WriteReport(head, attempts=attempt)
-            if not configured:
-                return WriteReport(head, offline=True, attempts=attempt, remote=remote,
-                                   detail=f"no remote named '{remote}'")
             outcome = await self.hub.push_once(remote)
             if outcome.outcome in ("pushed", "up-to-date"):
                 await self.hub.mark_pushed(remote)
@@ -540,9 +544,11 @@ class HubOwner:
                                                   has_hub=True, pushed=True))
                 return WriteReport(head, pushed=True, attempts=attempt, remote=remote)
             if outcome.outcome == "offline":
+                configured = await self.remote_url(remote) is not None
+                detail = outcome.detail if configured else f"no remote named '{remote}'"
                 await self._contact(RemoteContact("write", remote, self.kernel.clock.now(), reachable=False,
-                                                  error=outcome.detail))
-                return WriteReport(head, offline=True, attempts=attempt, remote=remote, detail=outcome.detail)
+                                                  configured=configured, error=detail))
+                return WriteReport(head, offline=True, attempts=attempt, remote=remote, detail=detail)
             if outcome.outcome == "failed":
                 raise errors.git_failed("write", f"git push to '{remote}'", outcome.detail)
             if attempt == attempts:
@@ -637,6 +643,20 @@ def _checked_path(path: str) -> str:
     ):
         raise ValueError(f"not a hub file path: {path!r}")
     return path
+
+
+def _put(root: Path, files: dict[str, bytes | None]) -> None:
+    """Put each file in place (atomically) or remove it (``None``; a directory with its content)."""
+    for path, data in files.items():
+        target = root / path
+        if data is None:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(target, data)
 
 
 def _atomic_write(target: Path, data: bytes) -> None:
