@@ -48,7 +48,7 @@ async def run_auto_sync(service: SyncService, ctx: WorkerContext) -> None:
             if exc.status == 503:
                 failures += 1
                 ctx.note(f"remote unreachable ({failures} in a row); next try in "
-                         f"{next_delay(interval, failures, config.max_backoff_seconds):.0f} s")
+                         f"{next_delay(interval, failures, config.max_backoff_seconds):.3g} s")
             else:
                 failures = 0
                 ctx.note(f"{exc.error}: {exc.detail}"[:200])

@@ -131,3 +131,13 @@ def dead_pid() -> int:
 def live_process() -> subprocess.Popen:
     """A process that stays alive until the test kills it."""
     return subprocess.Popen(["sleep", "600"], preexec_fn=os.setsid)
+
+
+def attach_hub(machine: Path) -> Path:
+    """Check the remote's hub out on ``machine`` as the CLI's ``init_cache`` does when the remote
+    has the branch (``fetch``, then ``worktree add -b crosslink/hub <cache> origin/crosslink/hub``)."""
+    git(machine, "fetch", "-q", "origin", HUB_BRANCH)
+    path = hub_path(machine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    git(machine, "worktree", "add", "-q", "-b", HUB_BRANCH, str(path), f"origin/{HUB_BRANCH}")
+    return path
