@@ -156,7 +156,7 @@ class Checkout:
 
     # --- reading through git -----------------------------------------------------------------
 
-    def _read_ref(self, ref: str, depth: int = 0) -> str | None:
+    def read_ref(self, ref: str, depth: int = 0) -> str | None:
         """The commit a ref names, read from the ref files (loose, then ``packed-refs``), or
         ``None`` when the files do not say (then git is asked: reftable, a ref being packed)."""
         common = self.common_dir()
@@ -168,7 +168,7 @@ class Checkout:
         except (OSError, UnicodeDecodeError):
             text = ""
         if text.startswith("ref: "):
-            return self._read_ref(text[len("ref: "):].strip(), depth + 1)
+            return self.read_ref(text[len("ref: "):].strip(), depth + 1)
         if check_commit_id(text):
             return text
         try:
@@ -185,7 +185,7 @@ class Checkout:
         """The commit checked out, or ``None`` (no checkout, no commit yet)."""
         if not self.exists():
             return None
-        found = self._read_ref("HEAD")
+        found = self.read_ref("HEAD")
         if found is not None:
             return found
         result = await self.git.run(self.path, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
@@ -194,7 +194,7 @@ class Checkout:
     async def resolve(self, ref: str) -> str | None:
         """The commit ``ref`` names (a full ref name the caller built), or ``None``."""
         if self.exists():
-            found = self._read_ref(ref)
+            found = self.read_ref(ref)
             if found is not None:
                 return found
         result = await self.git.run(self.repo_root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)

@@ -48,6 +48,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -142,6 +143,8 @@ class HubOwner:
         self._remote_listeners: list[Callable[[RemoteContact], Awaitable[Any]]] = []
         self._operations: set[asyncio.Task] = set()
         self._watch_added = False
+        #: The checkout's fingerprint when subscribers were last told (see :meth:`_fingerprint`).
+        self._announced: tuple | None = None
 
     # --- configuration -----------------------------------------------------------------------
 
@@ -213,6 +216,7 @@ class HubOwner:
 
     async def announce(self, reason: str, before: str | None = None, after: str | None = None) -> None:
         """Tell every subscriber that the hub may have changed (each isolated from the others)."""
+        self._announced = await asyncio.to_thread(self._fingerprint)
         moved = HubMoved(reason, before, after if after is not None else await self.hub.head())
         for name, subscriber in list(self._subscribers.items()):
             try:
@@ -250,12 +254,34 @@ class HubOwner:
                 await self._settle()
                 if signal.stopped:
                     break
-                await self.announce("watch")
+                # the changes this server's own operations made were announced by them
+                if await asyncio.to_thread(self._fingerprint) != self._announced:
+                    await self.announce("watch")
                 await signal.wait()
         finally:
             signal.stop()
             relaying.cancel()
             await asyncio.gather(watcher, relaying, return_exceptions=True)
+
+    def _fingerprint(self) -> tuple:
+        """What the watcher compares to know whether anything was left unannounced: the HEAD
+        commit and the size and time of every heartbeat and lock file."""
+        stats = []
+        hub = self.hub.path
+        candidates = [hub / "locks.json"]
+        for directory in ("heartbeats", "locks"):
+            candidates += _entries(hub / directory)
+        candidates += [agent / "heartbeat.json" for agent in _entries(hub / "agents")]
+        for path in candidates:
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            stats.append((str(path), info.st_mtime_ns, info.st_size))
+        head = self.hub.read_ref("HEAD") if self.hub.exists() else None
+        if head is None and self.hub.exists():
+            head = time.monotonic()  # refs that cannot be read from files: never skip
+        return head, tuple(sorted(stats))
 
     async def _settle(self) -> None:
         """Let an operation in progress finish before reading: this server's (it announces
@@ -630,6 +656,13 @@ def _moved(before: tuple[dict, dict], after: tuple[dict, dict], update: BranchUp
 
 
 _SAFE_PART = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def _entries(directory: Path) -> list[Path]:
+    try:
+        return list(directory.iterdir())
+    except OSError:
+        return []
 
 
 def _checked_path(path: str) -> str:
