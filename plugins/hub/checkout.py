@@ -374,10 +374,10 @@ class Checkout:
         local, fetched = await self._counts(tracking)
         if fetched == 0:
             return BranchUpdate(self.branch, "up-to-date", before, before, 0, local)
+        if keep_dirty and await self.dirty_paths():
+            return BranchUpdate(self.branch, "kept-dirty", before, before, fetched, local,
+                                "uncommitted changes in the worktree; not updated")
         if local == 0:
-            if keep_dirty and await self.dirty_paths():
-                return BranchUpdate(self.branch, "kept-dirty", before, before, fetched, 0,
-                                    "uncommitted changes in the worktree; not reset")
             await self.git.run(self.path, *QUIET_HOOKS, "reset", "--quiet", "--hard", tracking)
             return BranchUpdate(self.branch, "fast-forward", before, remote_tip, fetched, 0)
         if local > MAX_DIVERGENCE:

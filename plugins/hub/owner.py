@@ -510,6 +510,15 @@ class HubOwner:
             progress("retrying", f"{remote} has new commits on {checkout.branch}: fetching and rebasing")
             await self._fetch_remote(remote, "push")
             update = await self._integrate(checkout, remote, "push", keep_dirty=keep_dirty)
+            if update.action == "kept-dirty":
+                raise errors.APIError(
+                    409,
+                    f"{checkout.path} has uncommitted changes, so {checkout.branch} cannot take {remote}'s new "
+                    "commits before pushing; commit or remove them, then push again",
+                    error="uncommitted changes",
+                    operation="push",
+                    remote=remote,
+                )
             if update.action == "conflict":
                 raise errors.rebase_conflict(checkout.branch, remote, "push", update.local, update.detail,
                                              str(checkout.path))

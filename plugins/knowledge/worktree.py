@@ -14,8 +14,9 @@ One deliberate difference: when the remote is configured but cannot be reached, 
 with 503 instead of starting an orphan branch that would diverge from the remote's.
 
 Commits are made in the worktree only, one page file at a time (``git commit -- <file>``), so
-changes someone else left staged there are not swept in; nothing is pushed. When no git
-identity is configured, commits are made as ``crosslink <crosslink@localhost>``.
+changes someone else left staged there are not swept in; nothing is pushed here (the sync
+plugin pushes the branch). When no git identity is configured, commits are made as
+``crosslink <crosslink@localhost>``.
 """
 
 from __future__ import annotations
