@@ -206,7 +206,11 @@ def console(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def markdown(rows: list[dict], command: str, when: str, commit: str) -> str:
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def markdown(rows: list[dict], command: str, when: str, commit: str, load: str = "?") -> str:
     body = [
         SECTION_START,
         "## Hub sync (`python -m bench.sync`)",
@@ -214,7 +218,9 @@ def markdown(rows: list[dict], command: str, when: str, commit: str) -> str:
         f"Run of {when} on commit {commit} (`{command}`). A bare remote on disk, machine A pushing one "
         "heartbeat commit before each fetch round, machine B fetching and pushing through `crosslink serve` "
         "(every plugin) or with the same git commands the CLI runs, bare. Medians of "
-        f"{rows[0]['server']['runs']} rounds; target: the server within {TARGET_RATIO}× of bare git.",
+        f"{rows[0]['server']['runs']} rounds; target: the server within {TARGET_RATIO}× of bare git. Load "
+        f"average (1, 5, 15 min) before and after: {load}; the machine is shared, so the ratio, both sides "
+        "measured in the same run, is the figure to compare across runs.",
         "",
         "| measurement | server p50 | server p90 | bare git p50 | bare git p90 | ratio | target |",
         "|---|---|---|---|---|---|---|",
@@ -253,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (3 if args.smoke else 30)
     out = args.out if args.out else (None if args.smoke else BENCHMARKS)
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    load_before = load_average()
     began = time.perf_counter()
     try:
         rows = measure(workdir, rounds, say=lambda m: print(f"[bench.sync {time.strftime('%H:%M:%S')}] {m}", flush=True))
@@ -265,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         shown = " ".join(sys.argv[1:] if argv is None else argv)
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         commit = git(ROOT, "rev-parse", "--short", "HEAD").strip()
-        section = markdown(rows, f"python -m bench.sync {shown}".strip(), when, commit)
+        section = markdown(rows, f"python -m bench.sync {shown}".strip(), when, commit,
+                           f"{load_before} / {load_average()}")
         out.write_text(replace_section(out.read_text() if out.exists() else "", section))
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "sync.json").write_text(json.dumps({"when": when, "commit": commit, "rows": rows}, indent=1))

@@ -26,6 +26,9 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,24 +159,15 @@ class Git:
             if not isinstance(arg, str) or "\0" in arg:
                 raise TypeError(f"git argument {arg!r} is not a plain string")
         limit = timeout if timeout is not None else (self.remote_timeout if remote else self.timeout)
-        process = await asyncio.create_subprocess_exec(
-            self.executable,
-            *args,
-            cwd=cwd,
-            env=git_environment(),
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        command = _Command([self.executable, *args], cwd, stdin, limit)
         try:
-            out, err = await asyncio.wait_for(process.communicate(stdin), limit)
-        except BaseException as exc:  # timeout or cancellation: never leave git running
-            await _kill(process)
-            if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-                raise GitError(args, None, f"timed out after {limit:g} s", timed_out=True) from None
+            returncode, out, err = await asyncio.get_running_loop().run_in_executor(_EXECUTOR, command.run)
+        except asyncio.CancelledError:  # the caller gave up: never leave git running
+            command.cancel()
             raise
-        result = GitResult(process.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+        if returncode is None:
+            raise GitError(args, None, f"timed out after {limit:g} s", timed_out=True)
+        result = GitResult(returncode, out.decode(errors="replace"), err.decode(errors="replace"))
         if check and not result.ok:
             raise GitError(args, result.returncode, result.stderr)
         return result
@@ -183,14 +177,62 @@ class Git:
         return (await self.run(cwd, *args, **options)).stdout.strip()
 
 
-async def _kill(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
+#: Threads that wait for git. A subprocess started and waited for in a thread costs less than
+#: one driven by the event loop (uvloop's in particular: measured 13 ms against 22-37 ms for a
+#: ``git status``); the pool bounds how many git commands run at once.
+_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="crosslink-git")
+
+
+class _Command:
+    """One git process, run to its end in a worker thread; :meth:`cancel` kills it from the loop."""
+
+    def __init__(self, argv: list[str], cwd: Path, stdin: bytes | None, timeout: float) -> None:
+        self.argv = argv
+        self.cwd = cwd
+        self.stdin = stdin
+        self.timeout = timeout
+        self._process: subprocess.Popen | None = None
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+
+    def run(self) -> tuple[int | None, bytes, bytes]:
+        """``(exit status, stdout, stderr)``; the status is ``None`` when it timed out."""
+        with self._lock:
+            if self._cancelled.is_set():
+                return -signal.SIGKILL, b"", b"cancelled"
+            self._process = subprocess.Popen(
+                self.argv,
+                cwd=self.cwd,
+                env=git_environment(),
+                stdin=subprocess.PIPE if self.stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # no controlling terminal; killed as a group
+            )
+        process = self._process
+        try:
+            out, err = process.communicate(self.stdin, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            out, err = process.communicate()
+            return None, out, err
+        return process.returncode, out, err
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled.set()
+            if self._process is not None:
+                _kill_group(self._process)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """Kill git and whatever it started (ssh, a credential helper)."""
+    if process.poll() is not None:
         return
     try:
-        os.killpg(process.pid, signal.SIGKILL)  # git and whatever it started (ssh, hooks)
+        os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         try:
             process.kill()
         except ProcessLookupError:
             pass
-    await process.wait()

@@ -392,10 +392,6 @@ class HubOwner:
         if knowledge_update is not None and knowledge_update.before and knowledge_update.after:
             changed = await self.knowledge.changed_files(knowledge_update.before, knowledge_update.after)
             counts.knowledge_pages = sum(1 for path in changed if path.endswith(".md") and "/" not in path)
-        if hub_update.before and hub_update.after:
-            changed = await self.hub.changed_files(hub_update.before, hub_update.after)
-            counts.issues = len({p.split("/")[1].removesuffix(".json") for p in changed
-                                 if p.startswith("issues/") and p.count("/") >= 1})
         await self._contact(RemoteContact(operation, remote, self.kernel.clock.now(), reachable=True,
                                           has_hub=has_hub, fetched=True))
         report = FetchReport(remote, hub_update, knowledge_update, counts, committed, list(repaired), has_hub)

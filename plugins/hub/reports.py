@@ -69,12 +69,11 @@ def plural(count: int, one: str, many: str | None = None) -> str:
 @dataclass
 class MovedCounts:
     """What a fetch brought: agents with a new heartbeat, issues whose lock holder changed,
-    knowledge pages changed, issue files changed, hub commits received."""
+    knowledge pages changed, hub commits received."""
 
     heartbeats: int = 0
     lock_changes: int = 0
     knowledge_pages: int = 0
-    issues: int = 0
     commits: int = 0
 
     def sentence(self) -> str:
@@ -83,8 +82,6 @@ class MovedCounts:
             plural(self.lock_changes, "lock change"),
             plural(self.knowledge_pages, "knowledge page"),
         ]
-        if self.issues:
-            parts.append(plural(self.issues, "issue"))
         return ", ".join(parts)
 
 

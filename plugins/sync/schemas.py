@@ -84,7 +84,6 @@ class SyncActionResponse(BaseModel):
     heartbeats: int | None = None
     lock_changes: int | None = None
     knowledge_pages: int | None = None
-    issues: int | None = None
     commits: int | None = None
     pushed_commits: int | None = None
     knowledge_pushed_commits: int | None = None
