@@ -48,7 +48,7 @@ HUB = "crosslink/hub"
 
 
 def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} in {cwd}: {done.stderr.strip()}")
     return done.stdout
@@ -215,12 +215,12 @@ def markdown(rows: list[dict], command: str, when: str, commit: str, load: str =
         SECTION_START,
         "## Hub sync (`python -m bench.sync`)",
         "",
-        f"Run of {when} on commit {commit} (`{command}`). A bare remote on disk, machine A pushing one "
-        "heartbeat commit before each fetch round, machine B fetching and pushing through `crosslink serve` "
-        "(every plugin) or with the same git commands the CLI runs, bare. Medians of "
-        f"{rows[0]['server']['runs']} rounds; target: the server within {TARGET_RATIO}× of bare git. Load "
-        f"average (1, 5, 15 min) before and after: {load}; the machine is shared, so the ratio, both sides "
-        "measured in the same run, is the figure to compare across runs.",
+        (f"Run of {when} on commit {commit} (`{command}`). A bare remote on disk, machine A pushing one "
+         "heartbeat commit before each fetch round, machine B fetching and pushing through `crosslink serve` "
+         "(every plugin) or with the same git commands the CLI runs, bare. Medians of "
+         f"{rows[0]['server']['runs']} rounds; target: the server within {TARGET_RATIO}× of bare git. Load "
+         f"average (1, 5, 15 min) before and after: {load}; the machine is shared, so the ratio, both sides "
+         "measured in the same run, is the figure to compare across runs."),
         "",
         "| measurement | server p50 | server p90 | bare git p50 | bare git p90 | ratio | target |",
         "|---|---|---|---|---|---|---|",
@@ -236,7 +236,7 @@ def markdown(rows: list[dict], command: str, when: str, commit: str, load: str =
 
 def replace_section(text: str, section: str) -> str:
     """``text`` with its sync section replaced by ``section`` (appended when it has none)."""
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.S)
+    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.DOTALL)
     if pattern.search(text):
         return pattern.sub(lambda _: section, text)
     return text.rstrip("\n") + "\n\n" + section + "\n"
@@ -246,7 +246,7 @@ def carry_section(old: str | None, new: str) -> str:
     """Keep the sync section of an earlier ``BENCHMARKS.md`` in a freshly written one."""
     if not old:
         return new
-    found = re.search(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), old, re.S)
+    found = re.search(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), old, re.DOTALL)
     return replace_section(new, found.group(0)) if found else new
 
 

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from kernel.storage.database import sqlite_url
+from tests.plugins.agents.conftest import clock  # noqa: F401  (fixture re-exported)
 from tests.plugins.agents.hubbuilder import Hub
 from tests.support import git
 
@@ -37,7 +37,7 @@ def git_out(cwd: Path, *args: str) -> str:
 class CliHub(Hub):
     """A machine's existing hub checkout, written to as the CLI writes (see :class:`Hub`)."""
 
-    def __init__(self, repo: Path) -> None:  # noqa: D107 - attaches instead of creating
+    def __init__(self, repo: Path) -> None:  # attaches to the checkout instead of creating one
         self.repo = repo
         self.path = hub_path(repo)
         assert self.path.is_dir(), f"{self.path} has no hub checkout"
@@ -60,7 +60,7 @@ class Remote:
 
     def branch_head(self, branch: str = HUB_BRANCH) -> str | None:
         result = subprocess.run(["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}"], cwd=self.path,
-                                capture_output=True, text=True)
+                                capture_output=True, text=True, check=False)
         return result.stdout.strip() or None
 
     def log(self, branch: str = HUB_BRANCH) -> list[str]:
@@ -130,7 +130,7 @@ def dead_pid() -> int:
 
 def live_process() -> subprocess.Popen:
     """A process that stays alive until the test kills it."""
-    return subprocess.Popen(["sleep", "600"], preexec_fn=os.setsid)
+    return subprocess.Popen(["sleep", "600"], start_new_session=True)
 
 
 def attach_hub(machine: Path) -> Path:

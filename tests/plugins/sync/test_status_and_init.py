@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import BACKENDS
-from tests.plugins.agents.conftest import T0, clock  # noqa: F401
+from tests.plugins.agents.conftest import T0
 from tests.plugins.sync.conftest import CliHub, attach_hub, git_out, hub_path
 from tests.support import git, open_ws, receive_json
 
