@@ -639,11 +639,16 @@ class HubOwner:
             configured = await self.remote_url(remote) is not None
             if self.hub.exists():
                 return InitReport(False, "existing", remote if configured else None, await self.hub.head())
-            source = await create_checkout(self.hub, remote if configured else None)
+            try:
+                source = await create_checkout(self.hub, remote if configured else None)
+            except errors.APIError:
+                if not (self.hub.exists() and self.hub.on_branch()):
+                    raise
+                source = "existing"  # the CLI (``crosslink sync``) made it meanwhile
             if configured:
                 await self._contact(RemoteContact("init", remote, self.kernel.clock.now(), reachable=True,
                                                   has_hub=source == "remote", fetched=source == "remote"))
-            report = InitReport(True, source, remote if configured else None, await self.hub.head())
+            report = InitReport(source != "existing", source, remote if configured else None, await self.hub.head())
         finally:
             self.hub_lock.release()
         await self.announce("init", None)
