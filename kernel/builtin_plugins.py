@@ -12,4 +12,5 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "locks": "plugins.locks.hooks",
     "mcp": "plugins.mcp.hooks",
     "sessions": "plugins.sessions.hooks",
+    "sync": "plugins.sync.hooks",
 }

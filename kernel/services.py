@@ -3,13 +3,22 @@
 A plugin provides an object under a name in ``crosslink_register_services``; another plugin
 asks ``kernel.services.get(name)`` (``None`` when no enabled plugin provides it) or
 ``kernel.services.require(name)``.
+
+A shared library that several plugins use but none of them owns (one object per server, for
+example the owner of a git checkout) is made once with ``kernel.services.get_or_create(name,
+factory, owner=...)``: the first plugin to ask creates it, every later caller gets the same
+object, and the name is taken as if a plugin had provided it. No extra plugin has to be
+enabled for it, so trimmed deployments (``--plugins issues,locks``) keep working.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .errors import StartupError
+
+T = TypeVar("T")
 
 
 class ServiceRegistry:
@@ -32,6 +41,16 @@ class ServiceRegistry:
 
     def get(self, name: str) -> Any | None:
         return self._services.get(name)
+
+    def get_or_create(self, name: str, factory: Callable[[], T], *, owner: str) -> T:
+        """The one object under ``name``, made by ``factory()`` the first time it is asked for.
+
+        ``owner`` names the library that makes it (shown by :meth:`provider_of`). A plugin that
+        later ``provide``s the same name is a startup error, as for two providers.
+        """
+        if name not in self._services:
+            self.add(owner, name, factory())
+        return self._services[name]
 
     def require(self, name: str) -> Any:
         try:

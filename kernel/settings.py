@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StartupError
+from .gitenv import git_environment
 from .timeutil import Clock
 
 CROSSLINK_DIR = ".crosslink"
@@ -45,6 +46,7 @@ def _main_git_root(start: Path) -> Path | None:
             text=True,
             timeout=10,
             check=False,
+            env=git_environment(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

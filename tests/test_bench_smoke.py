@@ -30,6 +30,28 @@ def test_smoke_mode_prints_the_table():
         assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"
 
 
+@pytest.mark.slow
+def test_sync_smoke_mode_prints_its_table():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "bench.sync", "--smoke"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    for name in ("sync fetch", "sync push", "server p50", "bare git p50", "ratio"):
+        assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"
+
+
+def test_sync_section_is_kept_when_the_main_report_is_rewritten():
+    from bench.sync import SECTION_END, SECTION_START, carry_section, replace_section
+
+    section = f"{SECTION_START}\n## Hub sync\nfigures\n{SECTION_END}"
+    old = replace_section("# Benchmarks\n\nold tables\n", section)
+    new = carry_section(old, "# Benchmarks\n\nnew tables\n")
+    assert new.startswith("# Benchmarks\n\nnew tables") and new.count(SECTION_START) == 1 and "figures" in new
+    again = replace_section(new, f"{SECTION_START}\nnewer\n{SECTION_END}")
+    assert "figures" not in again and "newer" in again and again.count(SECTION_START) == 1
+
+
 def test_generator_is_reproducible_from_its_seed(tmp_path):
     from bench.generate import generate
 

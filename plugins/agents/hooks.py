@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from kernel import ConfigSection, PluginInfo, StorageSpec, hookimpl
-
-from plugins.hub import start_tracking
+from kernel import ConfigSection, PluginInfo, StorageSpec, Worker, hookimpl
 
 from .config import AgentsConfig
 from .events import EVENTS
 from .migrations import MIGRATIONS
 from .routes import create_blueprint
 from .service import AgentsService
-from .tracker import AgentTracker
+from .tracker import STATUS_WORKER, AgentTracker
 
 PLUGIN = PluginInfo(
     name="agents",
@@ -31,7 +29,7 @@ def crosslink_config_section():
 
 @hookimpl
 def crosslink_register_models():
-    """Declare the ``server_agent_heartbeats`` table."""
+    """Declare the ``server_agent_heartbeats`` and ``server_agents_announced`` tables."""
     return StorageSpec("agents", models=["plugins.agents.models"], migrations=MIGRATIONS)
 
 
@@ -56,14 +54,23 @@ def crosslink_register_blueprints(kernel):
 
 @hookimpl
 async def crosslink_startup(kernel):
-    """Record the current heartbeats, then watch the hub for the life of the server."""
+    """Record the current heartbeats (when nothing was announced before) and follow the hub
+    through its owner's notifications."""
     service = _service(kernel)
-    await start_tracking(service, lambda signal: AgentTracker(kernel, service, signal), kernel.spawn, "agents")
+    tracker = AgentTracker(kernel, service)
+    await tracker.prime()
+    service.tracker = tracker
+    config = service.config
+    service.owner.subscribe("agents", tracker.on_hub_moved, poll_seconds=config.poll_seconds,
+                            watch_files=config.watch_files)
 
 
 @hookimpl
-def crosslink_shutdown(kernel):
-    """Stop watching the hub."""
+def crosslink_register_workers(kernel):
+    """``agents-status``: announces status changes that time alone makes (active -> idle ->
+    stale), at the moment they happen; a singleton on a team server."""
     tracker = _service(kernel).tracker
-    if tracker is not None:
-        tracker.signal.stop()
+    return [
+        Worker(STATUS_WORKER, tracker.run_status_clock, singleton=True,
+               description="announces agent status changes made by time alone (active -> idle -> stale)")
+    ]

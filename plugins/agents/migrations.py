@@ -2,6 +2,8 @@
 
 from kernel import Migration
 
+from plugins.hub import state_table_migration
+
 MIGRATIONS = [
     Migration(
         "0001_server_agent_heartbeats",
@@ -28,4 +30,6 @@ MIGRATIONS = [
             "CREATE INDEX idx_server_agent_heartbeats_agent ON server_agent_heartbeats(agent_id, id)",
         ],
     ),
+    # what the heartbeat watcher last announced (exactly-once events across instances)
+    state_table_migration("0002_server_agents_announced", "server_agents_announced"),
 ]

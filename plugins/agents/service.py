@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kernel.settings import CROSSLINK_DIR
 from kernel.timeutil import parse, to_api, to_db
 
 from plugins.hub import (
@@ -20,8 +19,8 @@ from plugins.hub import (
     Worktree,
     agent_status,
     find_worktree,
+    get_hub,
     heartbeat_log,
-    hub_dir,
     list_worktrees,
     merge_heartbeats,
     read_heartbeats,
@@ -58,7 +57,9 @@ class AgentsService:
         #: The main working tree's root: the CLI keeps the hub checkout and the kickoff
         #: worktrees there, whichever linked worktree the server was started in.
         self.root: Path = kernel.main_repo_root
-        self.hub: Path = hub_dir(self.root / CROSSLINK_DIR)
+        #: The server's one owner of the hub checkout (shared with the other hub plugins).
+        self.owner = get_hub(kernel)
+        self.hub: Path = self.owner.hub.path
         #: Set by the plugin at startup; forced scans go through it.
         self.tracker = None
 
@@ -107,12 +108,16 @@ class AgentsService:
         """The newest heartbeat of each agent in the hub checkout (V1 and V2 merged)."""
         return await asyncio.to_thread(read_heartbeats, self.hub)
 
-    async def latest_heartbeats(self) -> dict[str, Heartbeat]:
+    async def latest_heartbeats(self, *, server: dict[str, Heartbeat] | None = None) -> dict[str, Heartbeat]:
         """Every agent's newest heartbeat, server and hub merged (the newest wins).
 
         Part of the ``agents`` service contract: the locks plugin uses it for staleness.
+
+        :param server: the server's heartbeats when the caller has just read them.
         """
-        return merge_heartbeats(await self.server_heartbeats(), await self.hub_heartbeats())
+        if server is None:
+            server = await self.server_heartbeats()
+        return merge_heartbeats(server, await self.hub_heartbeats())
 
     async def heartbeat_history(self, agent_id: str, latest: Heartbeat | None) -> list[datetime]:
         """Recent heartbeat times, newest first: the server's rows, the hub's current files and
@@ -128,7 +133,7 @@ class AgentsService:
         if hub_now is not None:
             times.append(hub_now.timestamp)
         if self.config.git_history:
-            times.extend((await heartbeat_log(self.hub)).get(agent_id, []))
+            times.extend((await heartbeat_log(self.owner.git, self.hub)).get(agent_id, []))
         unique: dict[int, datetime] = {}
         for moment in times:  # more precise sources come first and are kept
             unique.setdefault(int(moment.timestamp()), moment)

@@ -10,15 +10,15 @@ A :class:`ChangeSignal` is what a plugin's scanner loop waits on. It wakes up wh
 
 The directory may appear, vanish and come back (``crosslink sync`` creates the checkout); the
 watcher waits for it and re-attaches. :meth:`ChangeSignal.stop` ends the watcher promptly.
+Changes to files named in ``ignore`` (the CLI's lock file, created and removed around every
+write) wake nobody. The hub owner (:mod:`.owner`) runs the one watcher of the hub checkout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 log = logging.getLogger("crosslink.hub")
 
@@ -31,10 +31,13 @@ APPEAR_CHECK_SECONDS = 1.0
 class ChangeSignal:
     """Wakes a scanner on filesystem changes under ``path``, on request, or by timeout."""
 
-    def __init__(self, path: Path, *, poll_seconds: float, notifications: bool = True) -> None:
+    def __init__(self, path: Path, *, poll_seconds: float, notifications: bool = True,
+                 ignore: frozenset[str] = frozenset()) -> None:
         self.path = path
         self.poll_seconds = poll_seconds
         self.notifications = notifications
+        self.ignore = ignore
+        self._default_filter = None
         self._changed = asyncio.Event()
         self._stop = asyncio.Event()
         #: True while filesystem notifications are attached to ``path``.
@@ -87,6 +90,7 @@ class ChangeSignal:
                     step=50,
                     debounce=400,
                     recursive=True,
+                    watch_filter=self._wanted,
                 ):
                     self._changed.set()
                     if not self.path.is_dir():
@@ -98,31 +102,18 @@ class ChangeSignal:
                 self.watching = False
             self._changed.set()
 
+    def _wanted(self, change, path: str) -> bool:
+        if Path(path).name in self.ignore:
+            return False
+        if self._default_filter is None:
+            from watchfiles import DefaultFilter
+
+            self._default_filter = DefaultFilter()
+        return self._default_filter(change, path)
+
     async def _pause(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._stop.wait(), seconds)
         except asyncio.TimeoutError:
             pass
 
-
-async def start_tracking(
-    service: Any,
-    make_tracker: Callable[[ChangeSignal], Any],
-    spawn: Callable[[Coroutine, str], Any],
-    name: str,
-) -> Any:
-    """Start a plugin's hub tracker: prime it, then keep it and its change signal running.
-
-    ``service`` has ``hub`` (the checkout path), ``config`` (``poll_seconds``, ``watch_files``)
-    and a ``tracker`` attribute that receives the tracker. The first scan records the state at
-    startup without announcing it. ``spawn`` runs a coroutine for the life of the server
-    (``kernel.spawn``).
-    """
-    config = service.config
-    signal = ChangeSignal(service.hub, poll_seconds=config.poll_seconds, notifications=config.watch_files)
-    tracker = make_tracker(signal)
-    await tracker.scan()
-    service.tracker = tracker
-    spawn(signal.run(), f"{name}-hub-watch")
-    spawn(tracker.run(), f"{name}-watcher")
-    return tracker

@@ -3,7 +3,8 @@
 This is the ``knowledge`` service other plugins may call (``kernel.services.get("knowledge")``).
 Reads go straight to the files, in a worker thread. Every write holds one asyncio lock from the
 version check to the commit, so two writers never interleave, and a failed commit puts the
-file back as it was. A change runs to its end even when the request that asked for it is
+file back as it was. That lock is the knowledge checkout's own, held by the hub owner
+(:func:`plugins.hub.get_hub`), so a sync fetch or push never rebases the branch under a write. A change runs to its end even when the request that asked for it is
 cancelled (its client disconnected): stopping it half-way would leave a page file that is not
 committed, or a git commit killed mid-way.
 """
@@ -22,11 +23,12 @@ from typing import Any
 from kernel import SearchHit
 from kernel.api import APIError, BadRequest, NotFound
 
+from plugins.hub import GitError, get_hub
+
 from . import pages
 from .config import KnowledgeConfig
 from .events import KnowledgeChanged
 from .frontmatter import FrontMatter, Source, render_page
-from .gitcmd import Git, GitError
 from .pages import Page, RankedPage
 from .search import coverage_score, query_terms, snippet
 from .slugs import InvalidSlug, page_path
@@ -63,13 +65,16 @@ class KnowledgeService:
 
     def __init__(self, kernel: Any, config: KnowledgeConfig) -> None:
         self.kernel = kernel
+        #: The server's one owner of the crosslink checkouts: its git runner, and the knowledge
+        #: checkout's lock, which sync's fetch and push take too.
+        self.owner = get_hub(kernel)
         self.worktree = KnowledgeWorktree(
             kernel.main_repo_root,
-            Git(config.git_timeout_seconds),
+            self.owner.git.with_timeouts(config.git_timeout_seconds, config.remote_timeout_seconds),
             remote=lambda: kernel.hook_config.read().remote,
             remote_timeout=config.remote_timeout_seconds,
         )
-        self._write_lock = asyncio.Lock()
+        self._write_lock = self.owner.knowledge_lock
         self._changes: set[asyncio.Task] = set()
 
     def _change_done(self, task: asyncio.Task) -> None:

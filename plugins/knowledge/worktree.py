@@ -14,20 +14,20 @@ One deliberate difference: when the remote is configured but cannot be reached, 
 with 503 instead of starting an orphan branch that would diverge from the remote's.
 
 Commits are made in the worktree only, one page file at a time (``git commit -- <file>``), so
-changes someone else left staged there are not swept in; nothing is pushed. When no git
-identity is configured, commits are made as ``crosslink <crosslink@localhost>``.
+changes someone else left staged there are not swept in; nothing is pushed here (the sync
+plugin pushes the branch). When no git identity is configured, commits are made as
+``crosslink <crosslink@localhost>``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 from kernel.api import APIError
 
-from .gitcmd import Git, GitError
+from plugins.hub import Git, GitError, InvalidGitName, check_remote_name
 
 BRANCH = "crosslink/knowledge"
 BRANCH_REF = f"refs/heads/{BRANCH}"
@@ -35,7 +35,6 @@ CACHE_DIR = Path(".crosslink") / ".knowledge-cache"
 INDEX_FILE = "index.md"
 INIT_MESSAGE = f"Initialize {BRANCH} branch"
 FALLBACK_IDENTITY = {"user.name": "crosslink", "user.email": "crosslink@localhost"}
-REMOTE_NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._/-]{0,99}")
 LOCK_RETRIES = 5
 
 
@@ -103,9 +102,10 @@ class KnowledgeWorktree:
 
     def _remote_name(self) -> str:
         name = self._remote()
-        if not REMOTE_NAME.fullmatch(name) or ".." in name:
-            raise APIError(500, f"tracker_remote '{name}' in hook-config.json is not a usable git remote name")
-        return name
+        try:
+            return check_remote_name(name, "tracker_remote")
+        except InvalidGitName:
+            raise APIError(500, f"tracker_remote '{name}' in hook-config.json is not a usable git remote name") from None
 
     async def _remote_with_branch(self) -> str | None:
         """The remote's name when it has the knowledge branch; ``None`` when it has not."""

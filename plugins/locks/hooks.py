@@ -6,8 +6,6 @@ import logging
 
 from kernel import ConfigSection, PluginInfo, StorageSpec, hookimpl
 
-from plugins.hub import start_tracking
-
 from .config import LocksConfig
 from .events import EVENTS
 from .migrations import MIGRATIONS
@@ -36,7 +34,7 @@ def crosslink_config_section():
 
 @hookimpl
 def crosslink_register_models():
-    """Declare the ``server_locks`` and ``server_lock_counter`` tables."""
+    """Declare the ``server_locks``, ``server_lock_counter`` and ``server_locks_announced`` tables."""
     return StorageSpec("locks", models=["plugins.locks.models"], migrations=MIGRATIONS)
 
 
@@ -61,17 +59,15 @@ def crosslink_register_blueprints(kernel):
 
 @hookimpl
 async def crosslink_startup(kernel):
-    """Record the hub's current locks, then watch the hub for the life of the server."""
+    """Record the hub's current locks (when nothing was announced before) and follow the hub
+    through its owner's notifications."""
     service = _service(kernel)
-    await start_tracking(service, lambda signal: LockTracker(kernel, service, signal), kernel.spawn, "locks")
-
-
-@hookimpl
-def crosslink_shutdown(kernel):
-    """Stop watching the hub."""
-    tracker = _service(kernel).tracker
-    if tracker is not None:
-        tracker.signal.stop()
+    tracker = LockTracker(kernel, service)
+    await tracker.prime()
+    service.tracker = tracker
+    config = service.config
+    service.owner.subscribe("locks", tracker.on_hub_moved, poll_seconds=config.poll_seconds,
+                            watch_files=config.watch_files)
 
 
 @hookimpl

@@ -7,6 +7,8 @@ issues are released by the plugin instead, with an event.
 
 from kernel import Migration
 
+from plugins.hub import state_table_migration
+
 MIGRATIONS = [
     Migration(
         "0001_server_locks",
@@ -41,4 +43,6 @@ MIGRATIONS = [
             "INSERT INTO server_lock_counter (id, value) VALUES (1, 0)",
         ],
     ),
+    # what the hub-lock watcher last announced (exactly-once events across instances)
+    state_table_migration("0002_server_locks_announced", "server_locks_announced"),
 ]

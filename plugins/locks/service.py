@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kernel.api import APIError, Conflict, NotFound
-from kernel.settings import CROSSLINK_DIR
 from kernel.timeutil import parse, to_api, to_db
 
 from plugins.hub import (
     Lock,
     LockStaleness,
-    hub_dir,
+    get_hub,
     lock_staleness,
     read_heartbeats,
     read_locks,
@@ -87,8 +86,10 @@ class LocksService:
     def __init__(self, kernel: Kernel, config: LocksConfig) -> None:
         self.kernel = kernel
         self.config = config
+        #: The server's one owner of the hub checkout (shared with the other hub plugins).
+        self.owner = get_hub(kernel)
         #: The hub checkout of the main working tree (where the CLI keeps it).
-        self.hub: Path = hub_dir(kernel.main_repo_root / CROSSLINK_DIR)
+        self.hub: Path = self.owner.hub.path
         #: Set by the plugin at startup; forced scans of the hub go through it.
         self.tracker = None
 

@@ -1,0 +1,1 @@
+"""The sync plugin: the crosslink hub over real git (status, fetch, push, init, auto-sync)."""
