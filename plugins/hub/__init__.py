@@ -19,6 +19,7 @@ and timestamps: no kernel, no database.
 from .heartbeats import Heartbeat, merge_heartbeats, read_heartbeats
 from .layout import (
     AGENT_ID_PATTERN,
+    AGENT_ID_SCHEMA,
     HUB_BRANCH,
     HUB_DIR_NAME,
     hub_dir,
@@ -40,6 +41,7 @@ from .worktrees import Worktree, find_worktree, list_worktrees, read_branch, rea
 __all__ = [
     "ACTIVE_SECONDS",
     "AGENT_ID_PATTERN",
+    "AGENT_ID_SCHEMA",
     "ChangeSignal",
     "HUB_BRANCH",
     "HUB_DIR_NAME",
