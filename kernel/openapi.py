@@ -138,9 +138,17 @@ class CrosslinkOpenAPIProvider(OpenAPIProvider):
         return None if kernel is None else kernel.settings
 
     def schema(self) -> dict[str, Any]:
+        """The document, built once: the routes are fixed when the application is."""
+        cached = getattr(self, "_document", None)
+        if cached is not None:
+            return cached
         document = super().schema()
         _bound_integers(document)
         _refuse_nul_in_requests(document)
+        settings = self._settings()
+        if settings is not None and settings.token:
+            _declare_bearer_token(document)
+        self._document = document
         return document
 
 
@@ -162,6 +170,15 @@ def _accepts_empty_body(model: Any) -> bool:
     except Exception:  # a model that cannot say: document the body as optional, as before
         return True
     return True
+
+
+def _declare_bearer_token(document: dict[str, Any]) -> None:
+    """A server with ``--token``: the bearer scheme, required on every operation it guards."""
+    document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    for path, operations in document["paths"].items():
+        if path.startswith("/api/") and not _token_exempt(path):
+            for operation in operations.values():
+                operation["security"] = [{"bearer": []}]
 
 
 def _token_exempt(path: str) -> bool:

@@ -6,9 +6,9 @@ Converters (``<id:issue_id>``, ``<name>``, ``<path:rest>``):
   Only canonical ASCII decimals are ids: ``1`` and ``-1`` are, ``01``, ``+1``, ``１`` (fullwidth)
   and ``٣`` (Arabic-Indic) are not. Anything else is a 400 naming the parameter.
 * ``default`` / ``string`` (one path segment) and ``path`` (the rest of the path): any text but
-  U+0000 or a lone surrogate (400), as every stored string (:mod:`kernel.validation`).
-  ``pattern=`` (a regular expression the value must match in full, else 400) and
-  ``what=`` (how the error names it): ``<string(pattern="[a-z]{1,8}", what="agent id"):name>``.
+  U+0000 or a lone surrogate (400 naming the parameter), as every stored string
+  (:mod:`kernel.validation`). A route documents (and may check) more with
+  :func:`kernel.validation.path_args`.
 
 Every converter also describes itself for ``/openapi.json`` (:meth:`openapi_schema`).
 
@@ -99,27 +99,22 @@ class IdConverter(ReservingConverter):
         return {"type": "integer", "format": "int64", "minimum": INT64_MIN if self.signed else 0, "maximum": INT64_MAX}
 
 
-def _check_text(value: str, pattern: re.Pattern | None, what: str) -> str:
-    if problem := unstorable_problem(value):
-        raise BadRequest(f"invalid {what}: {problem}")
-    if pattern is not None and not pattern.fullmatch(value):
-        raise BadRequest(f"invalid {what} '{_shown(value)}': it must match {pattern.pattern}")
-    return value
-
-
-class TextConverter(ReservingConverter, UnicodeConverter):
-    """One path segment of storable text (the default converter); optional ``pattern=``."""
-
-    def __init__(self, url_map, minlength: int = 1, maxlength: int | None = None, length: int | None = None,
-                 pattern: str | None = None, what: str | None = None) -> None:
-        super().__init__(url_map, minlength=minlength, maxlength=maxlength, length=length)
-        self.minlength, self.maxlength, self.length = minlength, maxlength, length
-        self.pattern = re.compile(pattern) if pattern else None
-        self.what = what
+class _StorableText(ReservingConverter):
+    """Text the databases can store; a reserved literal does not match."""
 
     def to_python(self, value: str) -> str:
         self.check_reserved(value)
-        return _check_text(value, self.pattern, self.what or f"path parameter '{self.parameter}'")
+        if problem := unstorable_problem(value):
+            raise BadRequest(f"invalid path parameter '{self.parameter}': {problem}")
+        return value
+
+
+class TextConverter(_StorableText, UnicodeConverter):
+    """One path segment of storable text (the default converter, Werkzeug's length arguments)."""
+
+    def __init__(self, url_map, minlength: int = 1, maxlength: int | None = None, length: int | None = None) -> None:
+        super().__init__(url_map, minlength=minlength, maxlength=maxlength, length=length)
+        self.minlength, self.maxlength, self.length = minlength, maxlength, length
 
     def openapi_schema(self) -> dict[str, Any]:
         schema = super().openapi_schema()
@@ -129,29 +124,14 @@ class TextConverter(ReservingConverter, UnicodeConverter):
             schema["minLength"] = max(self.minlength, 1)
             if self.maxlength is not None:
                 schema["maxLength"] = self.maxlength
-        if self.pattern is not None:
-            schema["pattern"] = f"^(?:{self.pattern.pattern})$"
         return schema
 
 
-class TextPathConverter(ReservingConverter, PathConverter):
-    """The rest of the path (slashes included) as storable text; optional ``pattern=``."""
-
-    def __init__(self, url_map, pattern: str | None = None, what: str | None = None) -> None:
-        super().__init__(url_map)
-        self.pattern = re.compile(pattern) if pattern else None
-        self.what = what
-
-    def to_python(self, value: str) -> str:
-        self.check_reserved(value)
-        return _check_text(value, self.pattern, self.what or f"path parameter '{self.parameter}'")
+class TextPathConverter(_StorableText, PathConverter):
+    """The rest of the path (slashes included) as storable text."""
 
     def openapi_schema(self) -> dict[str, Any]:
-        schema = super().openapi_schema()
-        schema["minLength"] = 1
-        if self.pattern is not None:
-            schema["pattern"] = f"^(?:{self.pattern.pattern})$"
-        return schema
+        return {**super().openapi_schema(), "minLength": 1}
 
 
 CONVERTERS = {"id": IdConverter, "default": TextConverter, "string": TextConverter, "path": TextPathConverter}

@@ -2,15 +2,18 @@
 
 ``@json_body(Model)`` parses the request body strictly (wrong JSON types are errors, unknown
 fields are ignored, an empty body counts as ``{}``) and passes ``data=`` to the view.
-``@query_args(Model)`` does the same for the query string and passes ``query=``. Both record
-the model with quart-schema, so ``/openapi.json`` documents it. Decorators go below the route
-decorator.
+``@query_args(Model)`` does the same for the query string and passes ``query=``;
+``@path_args(name=Type)`` validates and documents path parameters. All record their types with
+quart-schema, so ``/openapi.json`` documents them. Decorators go below the route decorator.
+:func:`text_schema` gives a text field's JSON Schema keywords (pattern, lengths) for the
+document, matching what its validator accepts.
 
 Rules every plugin gets without writing them, the same on SQLite and PostgreSQL:
 
-* **Text the databases can store.** A string anywhere in a JSON body (a value or a key, at any
-  depth) or any query value holding U+0000 (PostgreSQL cannot store it) or a lone surrogate
-  (not a character) is a 400 naming the field, e.g. ``labels.2``.
+* **Text the databases can store.** A string anywhere in a body's validated data (a value or a
+  key, at any depth; ignored unknown fields are not looked at) and any query value holding
+  U+0000 (PostgreSQL cannot store it) or a lone surrogate (not a character) is a 400 naming
+  the field, e.g. ``tags.2``. Text path parameters: see :mod:`kernel.routing`.
 * **Integers that fit.** Every integer in a body or a query is a signed 64-bit integer (what
   both databases store), else 400. A query integer is written in ASCII digits with an optional
   leading ``-`` and no leading zeros (``limit=05``, ``limit=+5``, ``limit=٣`` are refused).
@@ -135,8 +138,9 @@ def _out_of_range(number: int) -> str | None:
 
 
 def find_unstorable(document: Any) -> tuple[str, str] | None:
-    """The first place in a parsed JSON document the databases cannot store, as ``(field path,
-    problem)``; ``None`` when there is none. Field paths read like pydantic's: ``tags.2``."""
+    """The first place in ``document`` (parsed JSON, or a model's dumped data) the databases
+    cannot store, as ``(field path, problem)``; ``None`` when there is none. Field paths read
+    like pydantic's: ``tags.2``."""
     stack: list[tuple[tuple, Any]] = [((), document)]
     while stack:
         path, value = stack.pop()
@@ -152,7 +156,7 @@ def find_unstorable(document: Any) -> tuple[str, str] | None:
                 if key_problem := unstorable_problem(key):
                     return _field(path + (key,)), f"field name {key_problem}"
                 stack.append((path + (key,), item))
-        elif isinstance(value, list):
+        elif isinstance(value, (list, tuple)):
             stack.extend((path + (index,), item) for index, item in reversed(list(enumerate(value))))
         if problem is not None:
             return _field(path), problem

@@ -204,3 +204,15 @@ async def test_no_response_is_a_redirect_or_html(seeded):
         if before != await snapshot(seeded):
             problems.append(f"{method} {path}: the database changed")
     assert not problems, "\n".join(problems)
+
+
+async def test_a_final_newline_does_not_pass_a_name_rule(seeded):
+    """``re.match`` with ``$`` accepts ``"w1\\n"``; the agent id and git remote rules match in full."""
+    await check_refused(seeded, [
+        ("GET", "/api/v1/agents/w1%0A", None, "agent id"),
+        ("POST", "/api/v1/agents/w1%0A/heartbeat", {}, "agent id"),
+        ("POST", "/api/v1/locks/1/claim", {"agent_id": "w1\n"}, "agent_id"),
+        ("PATCH", "/api/v1/config", {"remote": "origin\n"}, "remote"),
+    ])
+    config = (await send(seeded, "GET", "/api/v1/config"))[1]
+    assert config["remote"] == "origin"

@@ -157,7 +157,10 @@ async def test_a_token_is_documented_as_401_where_it_is_needed(app_factory):
     server = await app_factory(token="a-long-enough-secret-token")
     document = await (await server.client.get("/openapi.json")).get_json()
     assert "401" not in document["paths"]["/api/v1/health"]["get"]["responses"]
+    assert "security" not in document["paths"]["/api/v1/health"]["get"]
     assert "401" in document["paths"]["/api/v1/issues"]["post"]["responses"]
+    assert document["paths"]["/api/v1/issues"]["post"]["security"] == [{"bearer": []}]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
 async def test_a_plugin_gets_the_kernels_rules_without_writing_them(app_factory):
