@@ -16,10 +16,11 @@ from collections import deque
 from datetime import timedelta
 from collections.abc import Awaitable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
 from quart import Quart
+from quart.globals import request_ctx
 from quart_schema import Info, QuartSchema, tag_blueprint
 
 from .broadcaster import Broadcaster
@@ -34,7 +35,8 @@ from .plugin_info import ConfigSection
 from .plugins import LoadedPlugins, load_plugins
 from .relay import EventRelay
 from .routes import create_api_blueprint, create_docs_blueprint
-from .routing import CONVERTERS
+from .openapi import CrosslinkOpenAPIProvider
+from .routing import CONVERTERS, reserve_static_segments, routing_error
 from .search import SearchHit
 from .security import install_security
 from .services import ServiceRegistry
@@ -345,13 +347,34 @@ def _leases_for(db: Database):
 
 
 class CrosslinkQuart(Quart):
-    """Quart, logging a :class:`StartupError` as its message instead of a traceback."""
+    """Quart, logging a :class:`StartupError` as its message instead of a traceback, and
+    answering routing failures without redirects (:func:`kernel.routing.routing_error`)."""
+
+    def raise_routing_exception(self, request) -> NoReturn:
+        try:
+            adapter = request_ctx.url_adapter
+        except RuntimeError:  # a WebSocket: no HTTP methods to list
+            adapter = None
+        raise routing_error(adapter, request.routing_exception, request.method)
 
     def log_exception(self, exception_info) -> None:
         if isinstance(exception_info[1], StartupError):
             self.logger.error("%s", exception_info[1])
             return
         super().log_exception(exception_info)
+
+
+def configure_routing(app: Quart, settings: Settings) -> None:
+    """The kernel's converters; no redirects, no automatic OPTIONS; the body time limit.
+
+    Werkzeug would answer ``//issues`` and a missing trailing slash with a 308 HTML redirect
+    and every ``OPTIONS`` with an empty 200: here they are JSON 404/405 (preflights of allowed
+    origins are answered by :mod:`kernel.security`). Runs before any rule is added.
+    """
+    app.url_map.converters.update(CONVERTERS)
+    app.url_map.merge_slashes = False
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.config["BODY_TIMEOUT"] = settings.body_timeout
 
 
 def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = None) -> Quart:
@@ -364,7 +387,7 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
         extra=extra_plugins,
     )
     app = CrosslinkQuart("crosslink")
-    app.url_map.converters.update(CONVERTERS)
+    configure_routing(app, settings)
     QuartSchema(
         app,
         info=Info(title="crosslink-server", version=__version__),
@@ -372,6 +395,7 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
         swagger_ui_path=None,
         redoc_ui_path=None,
         scalar_ui_path=None,
+        openapi_provider_class=CrosslinkOpenAPIProvider,
     )
     install_json_provider(app)
     install_error_handlers(app)
@@ -395,6 +419,8 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
     @app.websocket("/ws")
     async def ws():
         await serve_websocket(kernel)
+
+    reserve_static_segments(app.url_map)
 
     @app.while_serving
     async def lifespan():

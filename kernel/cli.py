@@ -80,6 +80,10 @@ def cli() -> None:
 @click.option("--allow-origin", multiple=True, help="Extra browser origin allowed to call the API (repeatable).")
 @click.option("--max-body", default=10 * 1024 * 1024, show_default=True, type=click.IntRange(1024),
               help="Largest request body in bytes.")
+@click.option("--header-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds a request's headers may take to arrive; then 408 and the connection closes.")
+@click.option("--body-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds a request body may take to arrive; then 408.")
 @click.option("--ws-queue-size", default=256, show_default=True, type=click.IntRange(1),
               help="Events buffered per WebSocket client before it gets a gap message.")
 @click.option("--no-autoload", is_flag=True, help="Do not load third-party plugins from entry points.")
@@ -87,7 +91,7 @@ def cli() -> None:
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve(host, port, plugin_spec, db_url, db_pool, repo, token, config_file, allowed_host, allow_origin,
-          max_body, ws_queue_size, no_autoload, strict_plugins, log_level) -> None:
+          max_body, header_timeout, body_timeout, ws_queue_size, no_autoload, strict_plugins, log_level) -> None:
     """Serve the REST API and the WebSocket for this repository."""
     from .app import create_app, kernel_of
     from .server import run
@@ -105,6 +109,8 @@ def serve(host, port, plugin_spec, db_url, db_pool, repo, token, config_file, al
             autoload=not no_autoload and _autoload_default(),
             strict_plugins=strict_plugins,
             max_body_bytes=max_body,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
             ws_queue_size=ws_queue_size,
             allowed_hosts=tuple(allowed_host),
             allowed_origins=tuple(allow_origin),

@@ -88,6 +88,7 @@ def error_response(status: int, detail: str, error: str | None = None, headers=N
 _FRAMEWORK_DETAILS = {
     404: "No such route: {path}",
     405: "Method {method} is not allowed on {path}",
+    408: "The request body did not arrive in time",
     413: "Request body is larger than the server accepts",
 }
 

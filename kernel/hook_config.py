@@ -67,15 +67,18 @@ class ConfigUpdate(BaseModel):
 
     tracking_mode: Literal["strict", "normal", "relaxed"] | None = None
     stale_lock_timeout_minutes: int | None = Field(default=None, ge=1, le=525_600)
-    remote: str | None = None
-    signing_enforcement: str | None = None
+    remote: str | None = Field(
+        default=None,
+        json_schema_extra={"pattern": REMOTE_NAME.pattern, "not": {"type": "string", "pattern": r"\.\."}},
+    )
+    signing_enforcement: str | None = Field(default=None, json_schema_extra={"enum": [*SIGNING_WORDS, None]})
     intervention_tracking: StrictBool | None = None
     auto_steal_stale_locks: StrictBool | None = None
 
     @field_validator("remote")
     @classmethod
     def _remote_is_a_git_remote_name(cls, value: str | None) -> str | None:
-        if value is not None and (not REMOTE_NAME.match(value) or ".." in value):
+        if value is not None and (not REMOTE_NAME.fullmatch(value) or ".." in value):
             raise ValueError(
                 "must be a git remote name: letters, digits, '.', '_', '-', '/', "
                 "not starting with '-', at most 100 characters"
@@ -121,7 +124,7 @@ def _valid_remote(name: str) -> str:
     Plugins pass the remote to git, so an option-looking value (``--upload-pack=...``) must
     never come out of here.
     """
-    if REMOTE_NAME.match(name) and ".." not in name:
+    if REMOTE_NAME.fullmatch(name) and ".." not in name:  # match() would allow a final newline
         return name
     log.warning("hook-config.json: tracker_remote %r is not a git remote name; using 'origin'", name)
     return DEFAULTS["remote"]

@@ -11,7 +11,7 @@ from quart_schema import document_response, hide, tag_blueprint
 from .errors import APIError
 from .hook_config import ConfigUpdate, ConfigView
 from .jsonutil import json_response
-from .schemas import EventLogOut, EventLogQuery, HealthOut, PluginOut, SearchOut, SearchQuery, WorkerOut
+from .schemas import EventLogOut, EventLogQuery, EventTypeOut, HealthOut, PluginOut, SearchOut, SearchQuery, WorkerOut
 from .search import rank
 from .validation import json_body, query_args
 from .version import __version__
@@ -63,6 +63,7 @@ def create_api_blueprint(kernel: Kernel) -> Blueprint:
         return json_response(kernel.workers.describe())
 
     @bp.get("/events")
+    @document_response(list[EventTypeOut])
     async def list_events():
         """The event types of the enabled plugins: channel, description and JSON schema."""
         return json_response(kernel.events.registry.describe())
@@ -99,7 +100,7 @@ def create_api_blueprint(kernel: Kernel) -> Blueprint:
     @document_response(SearchOut)
     async def search(query: SearchQuery):
         """One ranked list of matches from every plugin that takes part in search."""
-        text = (query.q or "").strip()
+        text = query.q.strip()
         if not text:
             raise APIError(400, "Search query 'q' is required and cannot be empty")
         hits = rank(await kernel.search(text, query.limit), query.limit)

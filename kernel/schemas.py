@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from .search import SearchHit
+from .validation import text_schema
+
+
+class FieldProblemOut(BaseModel):
+    """One invalid field of a request: its path (``title``, ``tags.2``) and what is wrong."""
+
+    field: str
+    message: str
 
 
 class ApiErrorOut(BaseModel):
-    """Every error response: a short category and what exactly went wrong."""
+    """Every error response: a short category and what exactly went wrong (some errors add
+    keys, e.g. the holder of a lock)."""
 
-    error: str
-    detail: str
+    error: str = Field(description="A short category: `bad request`, `not found`, `conflict`...")
+    detail: str = Field(description="What exactly went wrong, naming the field or the resource.")
+    fields: list[FieldProblemOut] | None = Field(default=None, description="Validation errors: each invalid field.")
 
 
 class HealthOut(BaseModel):
@@ -31,8 +43,20 @@ class PluginOut(BaseModel):
     error: str | None
 
 
+class EventTypeOut(BaseModel):
+    """One event type of ``GET /api/v1/events``."""
+
+    type: str
+    channel: str
+    plugin: str
+    description: str
+    event_schema: dict[str, Any] = Field(alias="schema", description="The event's JSON Schema.")
+
+
 class SearchQuery(BaseModel):
-    q: str | None = None
+    """``GET /api/v1/search``: ``q`` is required and must hold more than whitespace."""
+
+    q: str = Field(json_schema_extra=text_schema(not_blank=True))
     limit: int = Field(default=50, ge=1, le=500)
 
 

@@ -3,6 +3,7 @@
 uvicorn was chosen by measurement: with Quart in front, uvicorn and granian serve within a few
 percent of each other and about twice as fast as hypercorn (see README and BENCHMARKS.md);
 uvicorn is the one that runs in-process with a plain ``Server.serve()`` and clean Ctrl-C.
+Its httptools protocol is extended with a header deadline and JSON errors (:mod:`.protocol`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import uvicorn
 from quart import Quart
 
+from .protocol import protocol_class
 from .settings import Settings
 
 STARTUP_FAILED = 3
@@ -55,7 +57,7 @@ def run(app: Quart, settings: Settings, plugins: list[str], log_level: str = "in
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=protocol_class(settings.header_timeout),  # httptools, with a header deadline
         ws="websockets-sansio",
         lifespan="on",
         log_level=log_level,

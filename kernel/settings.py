@@ -78,6 +78,11 @@ class Settings:
     autoload: bool = True
     strict_plugins: bool = False
     max_body_bytes: int = 10 * 1024 * 1024
+    #: Seconds a request's headers may take from its first byte; then a 408 and the connection
+    #: is closed (a connection that sends nothing at all is closed after as long).
+    header_timeout: float = 10.0
+    #: Seconds a request body may take to arrive once the headers are in; then a 408.
+    body_timeout: float = 30.0
     ws_queue_size: int = 256
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
@@ -134,6 +139,8 @@ class Settings:
             raise StartupError("the bearer token must be at least 16 characters long")
         if not 0 <= self.port <= 65535:
             raise StartupError(f"--port {self.port} is not a TCP port")
+        if not (self.header_timeout > 0 and self.body_timeout > 0):
+            raise StartupError("--header-timeout and --body-timeout must be positive numbers of seconds")
 
     @property
     def config_path(self) -> Path:

@@ -2,6 +2,8 @@
 "use strict";
 
 const METHODS = ["get", "post", "put", "patch", "delete"];
+// Error responses share one schema; they are listed by status instead of repeated in full.
+const ERROR_REF = "#/components/schemas/ApiError";
 
 // Inline $ref'd component schemas (a few levels deep) so each route shows its whole shape.
 function resolve(schema, spec, depth = 0) {
@@ -45,10 +47,23 @@ function renderRoute(path, method, operation, spec) {
   });
   const request = operation.requestBody && operation.requestBody.content && operation.requestBody.content["application/json"];
   if (request) body.appendChild(schemaBlock("Request body", request.schema, spec));
+  const errors = [];
   Object.entries(operation.responses || {}).forEach(([status, response]) => {
     const content = response.content && response.content["application/json"];
-    if (content) body.appendChild(schemaBlock(`Response ${status}`, content.schema, spec));
+    if (content && content.schema && content.schema.$ref === ERROR_REF) {
+      errors.push(`${status} ${response.description || ""}`.trim());
+    } else if (content) {
+      body.appendChild(schemaBlock(`Response ${status}`, content.schema, spec));
+    }
   });
+  if (errors.length) {
+    const list = element("div", { class: "errors" });
+    list.appendChild(element("strong", {}, "Errors ({error, detail}):"));
+    const items = element("ul");
+    errors.forEach((line) => items.appendChild(element("li", {}, line)));
+    list.appendChild(items);
+    body.appendChild(list);
+  }
   route.appendChild(body);
   return route;
 }

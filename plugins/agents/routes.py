@@ -6,9 +6,14 @@ from typing import TYPE_CHECKING
 
 from quart import Blueprint
 
-from kernel.api import APIError, NotFound, json_body, json_response, responds
+from typing import Annotated
 
-from plugins.hub import is_valid_agent_id
+from pydantic import Field
+
+from kernel.api import APIError, NotFound, json_body, json_response, responds
+from kernel.validation import path_args
+
+from plugins.hub import AGENT_ID_SCHEMA, is_valid_agent_id
 
 from .schemas import AgentDetail, AgentList, AgentSummary, HeartbeatIn, KickoffStatus, RescanResult
 
@@ -16,6 +21,10 @@ if TYPE_CHECKING:
     from kernel.app import Kernel
 
     from .service import AgentsService
+
+
+#: The path's agent id as ``/openapi.json`` shows it (the route checks it: 400).
+AgentIdPath = Annotated[str, Field(json_schema_extra=AGENT_ID_SCHEMA)]
 
 
 def checked_agent_id(agent_id: str) -> str:
@@ -45,6 +54,7 @@ def create_blueprint(kernel: Kernel, service: AgentsService) -> Blueprint:
         return json_response({"ok": True, "agents": agents, "events": events})
 
     @bp.get("/agents/<agent_id>")
+    @path_args(agent_id=AgentIdPath)
     @responds(AgentDetail, 200)
     async def get_agent(agent_id: str):
         """One agent: summary, recent heartbeats (newest first) and kickoff status; 404 when
@@ -55,6 +65,7 @@ def create_blueprint(kernel: Kernel, service: AgentsService) -> Blueprint:
         return json_response(detail)
 
     @bp.get("/agents/<agent_id>/status")
+    @path_args(agent_id=AgentIdPath)
     @responds(KickoffStatus, 200)
     async def kickoff_status(agent_id: str):
         """The agent's ``.kickoff-status`` content; 404 when the agent or the file is missing."""
@@ -66,6 +77,7 @@ def create_blueprint(kernel: Kernel, service: AgentsService) -> Blueprint:
         return json_response({"status": status})
 
     @bp.post("/agents/<agent_id>/heartbeat")
+    @path_args(agent_id=AgentIdPath)
     @json_body(HeartbeatIn)
     @responds(AgentSummary, 200)
     async def post_heartbeat(agent_id: str, data: HeartbeatIn):

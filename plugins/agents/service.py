@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kernel import APIError
 from kernel.timeutil import parse, to_api, to_db
 
 from plugins.hub import (
@@ -74,7 +75,12 @@ class AgentsService:
         active_issue_id: int | None = None,
     ) -> Heartbeat:
         """Store a heartbeat at the server's now, keep the newest ``history_size`` per agent,
-        then let the watcher publish its events."""
+        then let the watcher publish its events.
+
+        :raises kernel.APIError: 400 when ``active_issue_id`` names no issue (checked when the
+            ``issues`` service is there; without it the id is stored as given).
+        """
+        await self._check_issue(active_issue_id)
         now = self.kernel.clock.now()
         async with self.kernel.db.transaction():
             await ServerHeartbeat.create(
@@ -93,6 +99,13 @@ class AgentsService:
         if self.tracker is not None:
             await self.tracker.scan()
         return Heartbeat(agent_id, now, active_issue_id, machine_id, description, "server")
+
+    async def _check_issue(self, issue_id: int | None) -> None:
+        issues = self.kernel.services.get("issues")
+        if issue_id is None or issues is None or await issues.exists(issue_id):
+            return
+        message = f"issue #{issue_id} does not exist"
+        raise APIError(400, f"active_issue_id: {message}", fields=[{"field": "active_issue_id", "message": message}])
 
     async def server_heartbeats(self) -> dict[str, Heartbeat]:
         """The newest heartbeat each agent posted to the server."""

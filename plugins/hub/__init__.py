@@ -31,6 +31,7 @@ from .heartbeats import Heartbeat, merge_heartbeats, read_heartbeats
 from .history import heartbeat_log
 from .layout import (
     AGENT_ID_PATTERN,
+    AGENT_ID_SCHEMA,
     HUB_BRANCH,
     HUB_DIR_NAME,
     hub_dir,
@@ -61,6 +62,7 @@ from .worktrees import Worktree, find_worktree, list_worktrees, read_branch, rea
 __all__ = [
     "ACTIVE_SECONDS",
     "AGENT_ID_PATTERN",
+    "AGENT_ID_SCHEMA",
     "AnnouncedState",
     "BranchUpdate",
     "ChangeSignal",

@@ -23,6 +23,13 @@ WORKTREES_DIR_NAME = ".worktrees"
 #: Agent ids the server accepts: what the CLI generates (``worker-1``, ``driver--slug``,
 #: ``repo-agent-slug``) plus ``.`` and ``:``; 1 to 128 characters.
 AGENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+#: The same rule as JSON Schema keywords (for ``/openapi.json``): 1-128 of those characters,
+#: at least one of them not a dot.
+AGENT_ID_SCHEMA = {
+    "pattern": r"^[A-Za-z0-9._:-]*[A-Za-z0-9_:-][A-Za-z0-9._:-]*$",
+    "minLength": 1,
+    "maxLength": 128,
+}
 
 #: Files larger than this are not parsed (a heartbeat or lock file is a few hundred bytes).
 MAX_JSON_BYTES = 1024 * 1024
@@ -45,7 +52,7 @@ def is_valid_agent_id(agent_id: object) -> bool:
     """True for a string of 1-128 of ``A-Z a-z 0-9 . _ : -`` that is not only dots."""
     return (
         isinstance(agent_id, str)
-        and AGENT_ID_PATTERN.match(agent_id) is not None
+        and AGENT_ID_PATTERN.fullmatch(agent_id) is not None  # match() would allow a final newline
         and agent_id.strip(".") != ""
     )
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from quart import Blueprint
 
-from kernel.api import json_body, json_response, query_args, responds
+from kernel.api import error_responses, json_body, json_response, query_args, responds
 
 from .schemas import (
     AddBlockerIn,
@@ -164,6 +164,7 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @bp.post("/issues/<id:issue_id>/labels")
     @json_body(AddLabelIn)
     @responds(OkOut)
+    @error_responses(409)
     async def add_label(issue_id: int, data: AddLabelIn):
         """Add a label; 409 when the issue already has it."""
         await issues.add_label(issue_id, data.label)
@@ -181,6 +182,7 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @bp.post("/issues/<id:issue_id>/block")
     @json_body(AddBlockerIn)
     @responds(OkOut)
+    @error_responses(409)
     async def add_blocker(issue_id: int, data: AddBlockerIn):
         """Mark this issue as blocked by `blocker_id`; 400 for a self-block or a cycle, 409 if known."""
         await issues.add_blocker(issue_id, data.blocker_id)
@@ -210,13 +212,13 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
         """Create a milestone (`title` is accepted for `name`)."""
         return json_response({"id": await milestones.create(data.name, data.description)}, 201)
 
-    @bp.get("/milestones/<id('milestone'):milestone_id>")
+    @bp.get("/milestones/<id('milestone', signed=False):milestone_id>")
     @responds(MilestoneOut)
     async def get_milestone(milestone_id: int):
         """A milestone with its issue count, closed count and progress."""
         return json_response(await milestones.get(milestone_id))
 
-    @bp.post("/milestones/<id('milestone'):milestone_id>/assign")
+    @bp.post("/milestones/<id('milestone', signed=False):milestone_id>/assign")
     @json_body(AssignMilestoneIn)
     @responds(OkOut)
     async def assign_milestone(milestone_id: int, data: AssignMilestoneIn):
@@ -224,21 +226,21 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
         await milestones.assign(milestone_id, data.issue_id)
         return json_response(OK)
 
-    @bp.delete("/milestones/<id('milestone'):milestone_id>/issues/<id:issue_id>")
+    @bp.delete("/milestones/<id('milestone', signed=False):milestone_id>/issues/<id:issue_id>")
     @responds(OkOut)
     async def unassign_milestone(milestone_id: int, issue_id: int):
         """Take an issue out of this milestone (additive)."""
         await milestones.unassign(milestone_id, issue_id)
         return json_response(OK)
 
-    @bp.post("/milestones/<id('milestone'):milestone_id>/close")
+    @bp.post("/milestones/<id('milestone', signed=False):milestone_id>/close")
     @responds(OkOut)
     async def close_milestone(milestone_id: int):
         """Close a milestone (closing a closed one changes nothing)."""
         await milestones.set_status(milestone_id, "closed")
         return json_response(OK)
 
-    @bp.post("/milestones/<id('milestone'):milestone_id>/reopen")
+    @bp.post("/milestones/<id('milestone', signed=False):milestone_id>/reopen")
     @responds(OkOut)
     async def reopen_milestone(milestone_id: int):
         """Reopen a closed milestone (additive)."""

@@ -1,6 +1,6 @@
 """Request and response shapes of the issues routes (they are what /openapi.json shows).
 
-Limits: titles are trimmed and 1..512 characters; labels are trimmed and 1..128 characters;
+Limits: titles are at most 512 characters, not blank, and trimmed; labels likewise with 128;
 a description is at most 64 KiB and a comment at most 1 MiB, both counted in UTF-8 bytes (the
 crosslink CLI stores bytes; a limit in characters would let 4-byte text through at 4x size).
 """
@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
+
+from kernel.validation import text_schema
 
 PRIORITIES = ("low", "medium", "high", "critical")
 ISSUE_STATUSES = ("open", "closed", "archived")
@@ -49,12 +52,15 @@ def _error(kind: str, message: str) -> PydanticCustomError:
 
 
 def clean_title(value: str, what: str = "title", limit: int = TITLE_MAX_CHARS) -> str:
-    """Trim; refuse empty or longer than `limit` characters."""
+    """Refuse longer than `limit` characters (as sent) or blank; trim.
+
+    The limit counts the text as sent, so that JSON Schema's ``maxLength`` says it exactly.
+    """
+    if len(value) > limit:
+        raise _error("too_long", f"{what} must be at most {limit} characters (got {len(value)})")
     value = value.strip()
     if not value:
         raise _error("blank", f"{what} must not be empty")
-    if len(value) > limit:
-        raise _error("too_long", f"{what} must be at most {limit} characters (got {len(value)})")
     return value
 
 
@@ -71,7 +77,11 @@ def _content(value: str) -> str:
     return check_bytes(value, "content", COMMENT_MAX_BYTES)
 
 
-Title = Annotated[str, AfterValidator(clean_title), Field(description="Trimmed; 1..512 characters.")]
+Title = Annotated[
+    str,
+    AfterValidator(clean_title),
+    Field(description="At most 512 characters, not blank; trimmed.", json_schema_extra=text_schema(not_blank=True, max_chars=TITLE_MAX_CHARS)),
+]
 Description = Annotated[
     str,
     AfterValidator(lambda v: check_bytes(v, "description", DESCRIPTION_MAX_BYTES)),
@@ -80,9 +90,18 @@ Description = Annotated[
 Label = Annotated[
     str,
     AfterValidator(lambda v: clean_title(v, "label", LABEL_MAX_CHARS)),
-    Field(description="Trimmed; 1..128 characters."),
+    Field(description="At most 128 characters, not blank; trimmed.", json_schema_extra=text_schema(not_blank=True, max_chars=LABEL_MAX_CHARS)),
 ]
-Content = Annotated[str, AfterValidator(_content), Field(description="Not blank; at most 1 MiB (UTF-8 bytes).")]
+Content = Annotated[
+    str,
+    AfterValidator(_content),
+    Field(description="Not blank; at most 1 MiB (UTF-8 bytes).", json_schema_extra=text_schema(not_blank=True)),
+]
+MilestoneName = Annotated[
+    str,
+    AfterValidator(lambda v: clean_title(v, "name", NAME_MAX_CHARS)),
+    Field(json_schema_extra=text_schema(not_blank=True, max_chars=NAME_MAX_CHARS)),
+]
 ShortText = Annotated[str, Field(max_length=SHORT_TEXT_MAX_CHARS)]
 
 
@@ -109,9 +128,9 @@ class CreateSubissueIn(BaseModel):
 class UpdateIssueIn(BaseModel):
     """`PATCH /issues/{id}`: only the fields present change; `description: null` clears it."""
 
-    title: Title | None = None
+    title: Title | SkipJsonSchema[None] = None
     description: Description | None = Field(default=None, description="null clears the description.")
-    priority: Priority | None = None
+    priority: Priority | SkipJsonSchema[None] = None
 
     @field_validator("title", "priority")
     @classmethod
@@ -155,20 +174,28 @@ class AddBlockerIn(BaseModel):
 
 
 class CreateMilestoneIn(BaseModel):
-    """`POST /milestones`; `title` is accepted as an alias of `name`."""
+    """`POST /milestones`; `title` is accepted as an alias of `name` (either is validated when
+    given; `name` wins when both are)."""
 
-    name: str | None = Field(default=None, description="Required (or `title`); trimmed, 1..512 characters.")
-    title: str | None = Field(default=None, description="Alias of `name` (older dashboards send it).")
-    description: str | None = Field(default=None, description="At most 64 KiB (UTF-8 bytes).")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["name"], "properties": {"name": {"type": "string"}}},
+                {"required": ["title"], "properties": {"title": {"type": "string"}}},
+            ]
+        }
+    )
+
+    name: MilestoneName | None = Field(default=None, description="Required (or `title`); at most 512 characters, not blank; trimmed.")
+    title: MilestoneName | None = Field(default=None, description="Alias of `name` (older dashboards send it).")
+    description: Description | None = Field(default=None, description="At most 64 KiB (UTF-8 bytes).")
 
     @model_validator(mode="after")
     def _name(self) -> CreateMilestoneIn:
-        name = self.name if self.name is not None else self.title
-        if name is None:
-            raise _error("required", "name (or its alias title) is required")
-        self.name = clean_title(name, "name", NAME_MAX_CHARS)
-        if self.description is not None:
-            check_bytes(self.description, "description", DESCRIPTION_MAX_BYTES)
+        if self.name is None:
+            if self.title is None:
+                raise _error("required", "name (or its alias title) is required")
+            self.name = self.title
         return self
 
 

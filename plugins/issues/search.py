@@ -15,6 +15,11 @@ or a ``server_fold()`` function registered on the connection.
 
 PostgreSQL: ``ILIKE`` with LIKE wildcards escaped, served by ``pg_trgm`` GIN indexes when the
 extension can be installed (otherwise the same query scans and a warning is logged).
+
+No query text can break either engine: FTS5 gets the text as one quoted phrase (quotes
+doubled), ``ILIKE`` gets it with its wildcards escaped, and a text holding what neither
+database stores (U+0000, which also ends an FTS5 query string early) matches nothing, on both
+alike (the API refuses it with a 400 before it gets here; other plugins may call the service).
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ import asyncio
 import logging
 import sys
 import time
-from functools import lru_cache
 from collections.abc import Callable
+from functools import lru_cache, wraps
 from typing import TYPE_CHECKING, Any
 
-
 from kernel import SearchHit, Worker, WorkerContext
+from kernel.validation import unstorable_problem
 
 from .store import Source
 
@@ -205,6 +210,25 @@ def contains(text: str | None, query: str) -> bool:
 
 def _ratio(query: str, text: str | None) -> float:
     return min(1.0, len(query) / max(1, len(text or "")))
+
+
+#: What a search for unstorable text reads: no issue.
+NO_MATCH = Source(where=("1 = 0",))
+
+
+def _storable_text_only(nothing: Any) -> Callable:
+    """Answer ``nothing`` (no match) for a search text no stored text can contain."""
+
+    def decorator(method: Callable) -> Callable:
+        @wraps(method)
+        async def wrapper(self, text: str, *args: Any, **kwargs: Any) -> Any:
+            if unstorable_problem(text):
+                return nothing() if callable(nothing) else nothing
+            return await method(self, text, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 # --- the two engines ---------------------------------------------------------------------------
@@ -603,6 +627,7 @@ class SqliteSearch(SearchEngine):
             params=(query, *params),
         )
 
+    @_storable_text_only(NO_MATCH)
     async def source(self, text: str) -> Source:
         if not await self._probe_fts() or not self._uses_index(text):
             condition, params = await self._row_matches(text)
@@ -616,6 +641,8 @@ class SqliteSearch(SearchEngine):
         return Source(self.INDEXED, (f"{FTS_TABLE} MATCH ?",), (query,), "s.rowid DESC", counted)
 
     async def column_source(self, column: str, text: str, without: str | None = None) -> Source:
+        if unstorable_problem(text):
+            return NO_MATCH
         if self._uses_index(text):
             query = fts_phrase(text, column)
             if without:
@@ -630,6 +657,7 @@ class SqliteSearch(SearchEngine):
             return self._merged(query, condition, tuple(params))
         return Source(where=(condition,), params=tuple(params))
 
+    @_storable_text_only(list)
     async def comment_rows(self, text: str, limit: int) -> list[dict[str, Any]]:
         select = "SELECT c.id, c.issue_id, c.content, i.title FROM comments c JOIN issues i ON i.id = c.issue_id"
         if not self._uses_index(text):
@@ -714,6 +742,7 @@ class PostgresSearch(SearchEngine):
     def _pattern(text: str) -> str:
         return f"%{escape_like(text)}%"
 
+    @_storable_text_only(NO_MATCH)
     async def source(self, text: str) -> Source:
         await self.prepare()
         pattern = self._pattern(text)
@@ -739,12 +768,15 @@ class PostgresSearch(SearchEngine):
         )
 
     async def column_source(self, column: str, text: str, without: str | None = None) -> Source:
+        if unstorable_problem(text):
+            return NO_MATCH
         pattern = self._pattern(text)
         source = Source(where=(f"i.{column} ILIKE ? ESCAPE '\\'",), params=(pattern,))
         if without:
             source = source.narrowed(f"coalesce(i.{without}, '') NOT ILIKE ? ESCAPE '\\'", pattern)
         return source
 
+    @_storable_text_only(list)
     async def comment_rows(self, text: str, limit: int) -> list[dict[str, Any]]:
         return await self.db.fetch_all(
             "SELECT c.id, c.issue_id, c.content, i.title FROM comments c JOIN issues i ON i.id = c.issue_id "

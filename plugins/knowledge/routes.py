@@ -11,9 +11,14 @@ rule, which the router always prefers, so it is never read as a slug.
 from __future__ import annotations
 
 from quart import Blueprint, request
-from quart_schema import hide
+from quart_schema import document_headers, hide
 
-from kernel.api import APIError, BadRequest, json_body, json_response, query_args, responds
+from typing import Annotated
+
+from pydantic import Field
+
+from kernel.api import APIError, BadRequest, error_responses, json_body, json_response, query_args, responds
+from kernel.validation import path_args
 
 from .frontmatter import Source
 from .schemas import (
@@ -21,6 +26,7 @@ from .schemas import (
     CreatedPage,
     CreatePageIn,
     DeletedPage,
+    IfMatchHeader,
     KnowledgePage,
     KnowledgePageList,
     KnowledgeSearchResults,
@@ -30,9 +36,11 @@ from .schemas import (
     SourceIn,
 )
 from .service import UNCHANGED, KnowledgeService
-from .slugs import slug_problem
+from .slugs import SLUG_SCHEMA, slug_problem
 
 PAGE = "/knowledge/<path:slug>"
+#: The page slug of the path as ``/openapi.json`` shows it (``check_slug`` answers 400).
+SlugPath = Annotated[str, Field(json_schema_extra=SLUG_SCHEMA)]
 
 
 def etag(version: str) -> str:
@@ -99,6 +107,7 @@ def create_blueprint(service: KnowledgeService) -> Blueprint:
     @query_args(AgentQuery)
     @json_body(CreatePageIn)
     @responds(CreatedPage, 201)
+    @error_responses(409)
     async def create_page(data: CreatePageIn, query: AgentQuery):
         """Create a page and commit it on the knowledge branch; 409 when the slug is taken.
 
@@ -121,7 +130,7 @@ def create_blueprint(service: KnowledgeService) -> Blueprint:
     @responds(KnowledgeSearchResults)
     async def search_pages(query: SearchQuery):
         """Search pages as the crosslink CLI does: any term, most distinct terms first."""
-        text = (query.q or "").strip()
+        text = query.q.strip()
         if not text:
             raise BadRequest("Search query 'q' is required and cannot be empty")
         ranked = await service.search(text)
@@ -145,15 +154,19 @@ def create_blueprint(service: KnowledgeService) -> Blueprint:
         raise BadRequest("Page slug cannot be empty")
 
     @bp.get(PAGE)
+    @path_args(slug=SlugPath)
     @responds(KnowledgePage)
     async def get_page(slug: str):
         """One page with its content (the file without its front matter) and its version."""
         return page_response(await service.get_page(check_slug(slug)))
 
     @bp.put(PAGE)
+    @path_args(slug=SlugPath)
     @query_args(AgentQuery)
     @json_body(ReplacePageIn)
+    @document_headers(IfMatchHeader)
     @responds(KnowledgePage)
+    @error_responses(412, 428)
     async def replace_page(slug: str, data: ReplacePageIn, query: AgentQuery):
         """Replace title, content, tags and sources. Needs If-Match or ``version``; 412 if stale."""
         check_slug(slug)
@@ -169,9 +182,12 @@ def create_blueprint(service: KnowledgeService) -> Blueprint:
         return page_response(page)
 
     @bp.patch(PAGE)
+    @path_args(slug=SlugPath)
     @query_args(AgentQuery)
     @json_body(PatchPageIn)
+    @document_headers(IfMatchHeader)
     @responds(KnowledgePage)
+    @error_responses(412, 428)
     async def patch_page(slug: str, data: PatchPageIn, query: AgentQuery):
         """Change only the given fields. Needs If-Match or ``version``; 412 if stale."""
         check_slug(slug)
@@ -187,7 +203,10 @@ def create_blueprint(service: KnowledgeService) -> Blueprint:
         return page_response(page)
 
     @bp.delete(PAGE)
+    @path_args(slug=SlugPath)
+    @document_headers(IfMatchHeader)
     @responds(DeletedPage)
+    @error_responses(412)
     async def delete_page(slug: str):
         """Delete a page (``index`` too) and commit the removal; 404 when absent.
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, RootModel, field_validator
 
-from .slugs import validate_slug
+from kernel.validation import CONTROL_RANGES, text_schema
+
+from .slugs import SLUG_SCHEMA, validate_slug
 
 MAX_TITLE = 512
 MAX_CONTENT_BYTES = 4 * 1024 * 1024
@@ -13,6 +15,15 @@ MAX_TAG = 100
 MAX_SOURCES = 200
 MAX_TEXT = 2048
 MAX_AGENT_ID = 200
+
+
+#: JSON Schema of the fields below, as their validators accept them.
+TITLE_SCHEMA = text_schema(not_blank=True, max_chars=MAX_TITLE)
+TAGS_SCHEMA = {
+    "maxItems": MAX_TAGS,
+    "items": {"type": "string", **text_schema(not_blank=True, max_chars=MAX_TAG, forbid=(*CONTROL_RANGES, (0x2C, 0x2C)))},
+}
+CONTRIBUTOR_SCHEMA = text_schema(max_chars=MAX_AGENT_ID, forbid=CONTROL_RANGES)
 
 
 def _has_control(text: str) -> bool:
@@ -66,8 +77,8 @@ def _check_agent(value: str | None) -> str | None:
 class ContributorFields(BaseModel):
     """Who makes the change; added to the page's ``contributors`` (the query's ``agent_id`` wins)."""
 
-    agent_id: str | None = Field(default=None, max_length=MAX_AGENT_ID)
-    contributor: str | None = Field(default=None, max_length=MAX_AGENT_ID)
+    agent_id: str | None = Field(default=None, max_length=MAX_AGENT_ID, json_schema_extra=CONTRIBUTOR_SCHEMA)
+    contributor: str | None = Field(default=None, max_length=MAX_AGENT_ID, json_schema_extra=CONTRIBUTOR_SCHEMA)
 
     _agent = field_validator("agent_id", "contributor")(_check_agent)
 
@@ -82,10 +93,10 @@ class ContributorFields(BaseModel):
 class CreatePageIn(ContributorFields):
     """``POST /knowledge``."""
 
-    slug: str
-    title: str
+    slug: str = Field(json_schema_extra=SLUG_SCHEMA)
+    title: str = Field(json_schema_extra=TITLE_SCHEMA)
     content: str = ""
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, json_schema_extra=TAGS_SCHEMA)
     sources: list[SourceIn] = Field(default_factory=list, max_length=MAX_SOURCES)
 
     _slug = field_validator("slug")(validate_slug)
@@ -97,9 +108,9 @@ class CreatePageIn(ContributorFields):
 class ReplacePageIn(ContributorFields):
     """``PUT /knowledge/<slug>``: title and content replace; tags and sources default to none."""
 
-    title: str
+    title: str = Field(json_schema_extra=TITLE_SCHEMA)
     content: str
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, json_schema_extra=TAGS_SCHEMA)
     sources: list[SourceIn] = Field(default_factory=list, max_length=MAX_SOURCES)
     version: str | None = Field(default=None, max_length=100)
 
@@ -111,9 +122,9 @@ class ReplacePageIn(ContributorFields):
 class PatchPageIn(ContributorFields):
     """``PATCH /knowledge/<slug>``: only the fields given change (``null`` = not given)."""
 
-    title: str | None = None
+    title: str | None = Field(default=None, json_schema_extra=TITLE_SCHEMA)
     content: str | None = None
-    tags: list[str] | None = None
+    tags: list[str] | None = Field(default=None, json_schema_extra=TAGS_SCHEMA)
     sources: list[SourceIn] | None = Field(default=None, max_length=MAX_SOURCES)
     version: str | None = Field(default=None, max_length=100)
 
@@ -125,13 +136,25 @@ class PatchPageIn(ContributorFields):
 class AgentQuery(BaseModel):
     """``?agent_id=`` on writes: the contributor (wins over the body's fields)."""
 
-    agent_id: str | None = Field(default=None, max_length=MAX_AGENT_ID)
+    agent_id: str | None = Field(default=None, max_length=MAX_AGENT_ID, json_schema_extra=CONTRIBUTOR_SCHEMA)
 
     _agent = field_validator("agent_id")(_check_agent)
 
 
+class IfMatchHeader(BaseModel):
+    """The version a write is based on, as an ETag (or ``*``); a ``version`` body field also works."""
+
+    if_match: str | None = Field(
+        default=None,
+        description="The page's ETag as GET answered it (or `*`). Writes need it or a `version` "
+        "field (428 without either; 412 when the page has changed since).",
+    )
+
+
 class SearchQuery(BaseModel):
-    q: str | None = None
+    """``GET /knowledge/search``: ``q`` is required and must hold more than whitespace."""
+
+    q: str = Field(json_schema_extra=text_schema(not_blank=True))
 
 
 class SourceOut(BaseModel):

@@ -28,6 +28,21 @@ SLUG_RULE = (
 )
 
 
+#: The slug rule as JSON Schema keywords (for ``/openapi.json``): the pattern lets a dot be
+#: followed only by another allowed character (so never ``..``), a trailing dot aside.
+SLUG_SCHEMA = {
+    "pattern": r"^[a-z0-9](?:[a-z0-9_-]|\.[a-z0-9_-])*\.?$",
+    "minLength": 1,
+    "maxLength": MAX_SLUG_LENGTH,
+    "not": {
+        "anyOf": [
+            {"pattern": "^(?:" + "|".join(sorted(_WINDOWS_DEVICES)) + r")(?:\.|$)"},
+            {"enum": sorted(RESERVED_SLUGS)},
+        ]
+    },
+}
+
+
 class InvalidSlug(ValueError):
     """The text is not a page slug; the message says why."""
 

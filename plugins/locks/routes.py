@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from quart import Blueprint
 
-from kernel.api import APIError, NotFound, json_body, json_response, responds
+from kernel.api import APIError, NotFound, error_responses, json_body, json_response, responds
 
 from plugins.hub import is_valid_agent_id
 
@@ -63,6 +63,7 @@ def create_blueprint(kernel: Kernel, service: LocksService) -> Blueprint:
     @bp.post("/locks/<id:issue_id>/claim")
     @json_body(ClaimIn)
     @responds(LockEntry, 201)
+    @responds(LockEntry, 200)
     @responds(LockConflict, 409)
     async def claim(issue_id: int, data: ClaimIn):
         """Claim the lock: 201 with a new fencing token, 200 (same token) when the caller
@@ -73,6 +74,7 @@ def create_blueprint(kernel: Kernel, service: LocksService) -> Blueprint:
     @bp.post("/locks/<id:issue_id>/release")
     @json_body(ReleaseIn)
     @responds(ReleaseOut, 200)
+    @error_responses(409)
     async def release(issue_id: int, data: ReleaseIn):
         """Release the caller's lock: 409 when someone else holds it, 404 when not locked."""
         await service.release(issue_id, checked_agent_id(data.agent_id))

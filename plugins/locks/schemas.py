@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, RootModel
 
+from plugins.hub import AGENT_ID_SCHEMA
+
 
 class LockEntry(BaseModel):
     """A lock. The contract's keys, every one present (``null`` when unknown), plus where the
@@ -28,14 +30,14 @@ class LockList(RootModel[list[LockEntry]]):
 class ClaimIn(BaseModel):
     """``POST /locks/:issue_id/claim`` and ``/steal``."""
 
-    agent_id: str = Field(min_length=1, max_length=128)
+    agent_id: str = Field(min_length=1, max_length=128, json_schema_extra=AGENT_ID_SCHEMA)
     branch: str | None = Field(default=None, max_length=256)
 
 
 class ReleaseIn(BaseModel):
     """``POST /locks/:issue_id/release``: only the holder may release."""
 
-    agent_id: str = Field(min_length=1, max_length=128)
+    agent_id: str = Field(min_length=1, max_length=128, json_schema_extra=AGENT_ID_SCHEMA)
 
 
 class ReleaseOut(BaseModel):
@@ -43,13 +45,14 @@ class ReleaseOut(BaseModel):
 
 
 class LockConflict(BaseModel):
-    """409: someone else holds the lock (``holder``); ``stale`` says whether a steal would work."""
+    """409: someone else holds the lock (``holder``); ``stale`` says whether a steal would work.
+    A claim that lost a race too many times answers 409 with ``error`` and ``detail`` only."""
 
     error: str
     detail: str
-    holder: str
-    stale: bool
-    source: str
+    holder: str | None = None
+    stale: bool | None = None
+    source: str | None = None
 
 
 class RescanResult(BaseModel):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from quart import Blueprint
 
-from kernel.api import json_body, json_response, query_args, responds
+from kernel.api import error_responses, json_body, json_response, query_args, responds
 
 from .schemas import (
     ActionIn,
@@ -69,6 +69,7 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @query_args(AgentQuery)
     @json_body(EndIn)
     @responds(OkSessionOut)
+    @error_responses(404)
     async def end_session(query: AgentQuery, data: EndIn):
         """End the agent's current session; `notes` become its handoff notes (omitted: kept).
 
@@ -81,6 +82,7 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @query_args(AgentQuery)
     @json_body(WorkIn)
     @responds(OkSessionOut)
+    @error_responses(409)
     async def work_on_issue(issue_id: int, query: AgentQuery, data: WorkIn):
         """Set the issue the agent's current session works on, and the breadcrumb `last_action`.
 
@@ -93,6 +95,7 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @query_args(AgentQuery)
     @json_body(ActionIn)
     @responds(ActionOut)
+    @error_responses(409)
     async def record_action(query: AgentQuery, data: ActionIn):
         """Record a breadcrumb (`last_action`) in the agent's current session without ending it.
 

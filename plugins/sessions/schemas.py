@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, RootModel, model_validator
 from pydantic_core import PydanticCustomError
 
+from kernel.validation import text_schema
+
 AGENT_ID_MAX_CHARS = 128
 TEXT_MAX_BYTES = 64 * 1024
 LIST_LIMIT_DEFAULT = 20
@@ -60,10 +62,17 @@ def check_text(what: str, *, blank_ok: bool = True):
 AgentId = Annotated[
     str,
     AfterValidator(check_agent_id),
-    Field(description="1..128 characters of letters, digits and `. _ : @ / -`. Omitted: the sessions without an agent."),
+    Field(
+        description="1..128 characters of letters, digits and `. _ : @ / -`. Omitted: the sessions without an agent.",
+        json_schema_extra={"pattern": f"^{_AGENT_ID.pattern}$", "minLength": 1, "maxLength": AGENT_ID_MAX_CHARS},
+    ),
 ]
 Notes = Annotated[str, check_text("notes"), Field(description="At most 64 KiB (UTF-8 bytes).")]
-Action = Annotated[str, check_text("action", blank_ok=False), Field(description="Trimmed; not blank; at most 64 KiB (UTF-8 bytes).")]
+Action = Annotated[
+    str,
+    check_text("action", blank_ok=False),
+    Field(description="Trimmed; not blank; at most 64 KiB (UTF-8 bytes).", json_schema_extra=text_schema(not_blank=True)),
+]
 
 
 # --- requests ----------------------------------------------------------------------------------
