@@ -20,6 +20,7 @@ from quart import Quart
 from quart_schema import Info, QuartSchema, tag_blueprint
 
 from .broadcaster import Broadcaster
+from .browser_sessions import BrowserSessions
 from .errors import StartupError, install_error_handlers
 from .events import Event, EventBus, EventRegistry
 from .hook_config import HookConfig
@@ -79,6 +80,8 @@ class Kernel:
         self.workers = Workers(_leases_for(self.db))
         self.services = ServiceRegistry()
         self.hook_config = HookConfig(settings.crosslink_dir)
+        #: Session cookies that stand in for the bearer token in a browser (see the module).
+        self.browser_sessions = BrowserSessions(settings.token, settings.clock)
         self.storage_specs: list[tuple[str, StorageSpec]] = []
         self._plugin_config: dict[str, BaseModel] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -316,6 +319,10 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
             except ValueError as exc:
                 raise StartupError(f"plugin '{plugin}': blueprint '{blueprint.name}': {exc}") from exc
 
+    for plugin, blueprints in kernel.call_build("crosslink_register_web_blueprints", kernel=kernel):
+        for blueprint in blueprints or []:
+            _register_web_blueprint(app, plugin, blueprint)
+
     @app.websocket("/ws")
     async def ws():
         await serve_websocket(kernel)
@@ -327,6 +334,32 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
         await kernel.stop()
 
     return app
+
+
+#: Paths a browser page may not take: the API, the WebSocket and the API docs (and below them).
+RESERVED_PATHS = ("/api", "/ws", "/docs", "/openapi.json")
+
+
+def _is_reserved(path: str) -> bool:
+    return any(path == reserved or path.startswith(reserved + "/") for reserved in RESERVED_PATHS)
+
+
+def _register_web_blueprint(app: Quart, plugin: str, blueprint: Any) -> None:
+    """Mount a page blueprint at the root; refuse one that would shadow a reserved path."""
+    before = {rule.rule for rule in app.url_map.iter_rules()}
+    try:
+        app.register_blueprint(blueprint)
+    except ValueError as exc:
+        raise StartupError(f"plugin '{plugin}': web blueprint '{blueprint.name}': {exc}") from exc
+    for rule in app.url_map.iter_rules():
+        path = rule.rule
+        if path in before or not rule.endpoint.startswith(blueprint.name + "."):
+            continue
+        if _is_reserved(path):
+            raise StartupError(
+                f"plugin '{plugin}': web blueprint '{blueprint.name}' has the route {path}, which is "
+                "reserved for the API, /ws or the API docs"
+            )
 
 
 def kernel_of(app: Quart) -> Kernel:

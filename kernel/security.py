@@ -7,7 +7,8 @@
   ``Origin`` other than the server's own (or an allowed origin) is refused with 403.
 * With a token configured, ``/api/...`` (except ``/api/v1/health``) and ``/ws`` need
   ``Authorization: Bearer <token>``; ``/ws`` also accepts ``?token=`` (browsers cannot set
-  headers on a WebSocket).
+  headers on a WebSocket), and both accept a browser session cookie
+  (:mod:`kernel.browser_sessions`).
 * A declared ``Content-Length`` over the limit is refused with 413 before the body is read.
 """
 
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 from quart import Quart, Response, request, websocket
 
+from .browser_sessions import COOKIE_NAME, BrowserSessions
 from .errors import error_response
 from .settings import LOOPBACK_NAMES, Settings
 
@@ -48,6 +50,7 @@ class SecurityPolicy:
         self.allowed_hosts = {_hostname(h) for h in (*LOOPBACK_NAMES, settings.host, *settings.allowed_hosts)}
         self.any_host = bool(settings.token) and _is_wildcard(settings.host)
         self.allowed_origins = {origin.rstrip("/").lower() for origin in settings.allowed_origins}
+        self.sessions = BrowserSessions(settings.token, settings.clock)
 
     def host_error(self, host_header: str | None) -> str | None:
         if self.any_host:
@@ -73,10 +76,14 @@ class SecurityPolicy:
             return None
         return f"requests from origin '{origin}' are not accepted"
 
-    def token_error(self, path: str, authorization: str | None, query_token: str | None) -> str | None:
+    def token_error(
+        self, path: str, authorization: str | None, query_token: str | None, cookie: str | None = None
+    ) -> str | None:
         if not self.token or path in TOKEN_EXEMPT:
             return None
         if not (path.startswith("/api/") or path == "/ws"):
+            return None
+        if authorization is None and self.sessions.is_valid(cookie):
             return None
         supplied = None
         if authorization and authorization.startswith("Bearer "):
@@ -113,7 +120,9 @@ def install_security(app: Quart, settings: Settings) -> SecurityPolicy:
             return error_response(403, error)
         if request.method == "OPTIONS":
             return _preflight(origin)
-        if error := policy.token_error(request.path, request.headers.get("Authorization"), None):
+        if error := policy.token_error(
+            request.path, request.headers.get("Authorization"), None, request.cookies.get(COOKIE_NAME)
+        ):
             return error_response(401, error, headers={"WWW-Authenticate": "Bearer"})
         if request.content_length is not None and request.content_length > max_body:
             return error_response(413, f"request body is larger than {max_body} bytes")
@@ -127,7 +136,10 @@ def install_security(app: Quart, settings: Settings) -> SecurityPolicy:
         if error := policy.origin_error(websocket.headers.get("Origin"), host, "http"):
             return error_response(403, error)
         if error := policy.token_error(
-            websocket.path, websocket.headers.get("Authorization"), websocket.args.get("token")
+            websocket.path,
+            websocket.headers.get("Authorization"),
+            websocket.args.get("token"),
+            websocket.cookies.get(COOKIE_NAME),
         ):
             return error_response(401, error, headers={"WWW-Authenticate": "Bearer"})
         return None
