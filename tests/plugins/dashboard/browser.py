@@ -60,8 +60,12 @@ class Tab:
         await self.page.emulate_media(color_scheme="light")
         return target
 
-    def assert_clean(self) -> None:
-        assert self.problems == [], "\n".join(self.problems)
+    def assert_clean(self, *, refused: tuple[int, ...] = ()) -> None:
+        """No console or page error; ``refused`` lists statuses the test provoked on purpose
+        (Chromium logs every 4xx answer to a fetch as a console error)."""
+        expected = tuple(f"the server responded with a status of {status} " for status in refused)
+        problems = [p for p in self.problems if not (expected and any(e in p for e in expected))]
+        assert problems == [], "\n".join(problems)
 
 
 async def new_tab(browser: Browser, base_url: str, **context_options) -> Tab:

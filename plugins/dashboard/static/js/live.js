@@ -64,7 +64,6 @@ function isEdited(node) {
 function morph(current, fresh) {
   Idiomorph.morph(current, fresh, {
     morphStyle: "outerHTML",
-    ignoreActiveValue: true,
     callbacks: { beforeNodeMorphed: (oldNode) => !isEdited(oldNode) },
   });
 }
