@@ -174,7 +174,7 @@ async def test_lock_claim_steal_and_release(repo, live_server_factory, tab_facto
     await stale.get_by_role("button", name="Steal").click()
     await page.locator("#confirm-dialog").get_by_role("button", name="Cancel").click()
     assert api(live, "GET", "/locks/4").json()["agent_id"] == "gone-agent"
-    await stale.locator("input[name=agent_id]").fill("rescuer")
+    await stale.locator(".steal-form input[name=agent_id]").fill("rescuer")
     await stale.get_by_role("button", name="Steal").click()
     await expect(page.locator("#confirm-message")).to_have_text("Steal the lock on #4 from gone-agent?")
     await page.locator("#confirm-dialog").get_by_role("button", name="Confirm").click()
