@@ -48,7 +48,7 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
 }
 #: Paths of the site blueprint that need no login.
 OPEN_ENDPOINTS = frozenset({"dashboard.login", "dashboard.login_with_token", "dashboard.static"})
