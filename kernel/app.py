@@ -346,14 +346,14 @@ def _is_reserved(path: str) -> bool:
 
 def _register_web_blueprint(app: Quart, plugin: str, blueprint: Any) -> None:
     """Mount a page blueprint at the root; refuse one that would shadow a reserved path."""
-    before = {rule.rule for rule in app.url_map.iter_rules()}
+    before = {id(rule) for rule in app.url_map.iter_rules()}
     try:
         app.register_blueprint(blueprint)
     except ValueError as exc:
         raise StartupError(f"plugin '{plugin}': web blueprint '{blueprint.name}': {exc}") from exc
     for rule in app.url_map.iter_rules():
         path = rule.rule
-        if path in before or not rule.endpoint.startswith(blueprint.name + "."):
+        if id(rule) in before or not rule.endpoint.startswith(blueprint.name + "."):
             continue
         if _is_reserved(path):
             raise StartupError(
