@@ -9,6 +9,7 @@ models, services and blueprints (in dependency order), mounts the kernel's own r
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Coroutine
@@ -17,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from quart import Quart
-from quart_schema import Info, QuartSchema, tag_blueprint
+from quart_schema import Info, QuartSchema, hide, tag_blueprint
 
 from .broadcaster import Broadcaster
 from .browser_sessions import BrowserSessions
@@ -344,8 +345,22 @@ def _is_reserved(path: str) -> bool:
     return any(path == reserved or path.startswith(reserved + "/") for reserved in RESERVED_PATHS)
 
 
+def _hidden(view: Any) -> Any:
+    """``view`` left out of ``/openapi.json`` (a bound method, such as a blueprint's static
+    route, is wrapped: attributes cannot be set on it)."""
+    if inspect.ismethod(view):
+        bound = view
+
+        @functools.wraps(bound)
+        async def view(*args: Any, **kwargs: Any) -> Any:
+            return await await_me_maybe(bound(*args, **kwargs))
+
+    return hide(view)
+
+
 def _register_web_blueprint(app: Quart, plugin: str, blueprint: Any) -> None:
-    """Mount a page blueprint at the root; refuse one that would shadow a reserved path."""
+    """Mount a page blueprint at the root, out of the API document; refuse one that would
+    shadow a reserved path."""
     before = {id(rule) for rule in app.url_map.iter_rules()}
     try:
         app.register_blueprint(blueprint)
@@ -360,6 +375,7 @@ def _register_web_blueprint(app: Quart, plugin: str, blueprint: Any) -> None:
                 f"plugin '{plugin}': web blueprint '{blueprint.name}' has the route {path}, which is "
                 "reserved for the API, /ws or the API docs"
             )
+        app.view_functions[rule.endpoint] = _hidden(app.view_functions[rule.endpoint])
 
 
 def kernel_of(app: Quart) -> Kernel:

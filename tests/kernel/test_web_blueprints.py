@@ -85,3 +85,10 @@ def test_session_cookies_are_signed_by_the_token_and_expire():
     clock.advance(seconds=61)
     assert not sessions.is_valid(value)
     assert not BrowserSessions(None).enabled and not BrowserSessions(None).is_valid(value)
+
+
+async def test_pages_stay_out_of_the_api_document(app_factory):
+    server = await app_factory(plugins="all")
+    spec = await (await server.client.get("/openapi.json")).get_json()
+    assert [path for path in spec["paths"] if not path.startswith("/api/v1/")] == []
+    assert (await server.client.get("/assets/dashboard.css")).status_code == 200  # the wrapped static route
