@@ -52,7 +52,8 @@ class IssuesAPI(Protocol):
         """``GET /issues/{id}/tree``: every descendant (Issue objects), depth-first."""
 
     #: ``milestones.list(status, limit, offset)`` and ``milestones.get(id)``: the
-    #: MilestoneDetail dicts of ``GET /milestones`` and ``GET /milestones/{id}``.
+    #: MilestoneDetail dicts of ``GET /milestones`` and ``GET /milestones/{id}``;
+    #: ``milestones.names(status, limit)``: ``{id, name}`` only, without the progress.
     milestones: Any
 
     async def add_comment(

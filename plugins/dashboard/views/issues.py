@@ -23,6 +23,8 @@ VIEWS = ("", "ready", "blocked")
 COMMENT_KINDS = ("note", "plan", "decision", "observation", "blocker", "resolution", "result", "intervention")
 #: Most related issues (blockers, blocking) whose titles are looked up for the detail page.
 RELATED_LIMIT = 50
+#: Most open milestones offered in an issue's "move to milestone" choice.
+MILESTONE_CHOICES = 200
 
 
 def nest(root_id: int, descendants: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -110,7 +112,7 @@ def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
             related[other] = await issues.get(other)
         tree = nest(issue_id, await issues.tree(issue_id)) if detail["subissues"] else []
         parent = await issues.get(detail["parent_id"]) if detail["parent_id"] is not None else None
-        milestones, _ = await issues.milestones.list("open", 100, 0)
+        milestones = await issues.milestones.names("open", MILESTONE_CHOICES)
         return await html(
             "dashboard/issues/detail.html",
             issue=detail,
