@@ -20,6 +20,7 @@ class Registry:
         self.pages: list[DashboardPage] = []
         self.panels: list[OverviewPanel] = []
         self.owner: dict[str, str] = {}
+        self._search_links: str | None = None
 
     def collect(self, kernel: Kernel) -> None:
         """Ask every enabled plugin (dependency order) for its pages and panels."""
@@ -45,6 +46,7 @@ class Registry:
 
     @staticmethod
     def _check(plugin: str, item, what: str, names: set[str]) -> None:
+        """Refuse a declaration that is not one, a bad name, or a name already taken."""
         kind = DashboardPage if what == "page" else OverviewPanel
         if not all(hasattr(item, attribute) for attribute in kind.__dataclass_fields__):
             raise StartupError(f"plugin '{plugin}': a dashboard {what} must be a {kind.__name__}")
@@ -57,6 +59,7 @@ class Registry:
             raise StartupError(f"plugin '{plugin}': there is already a dashboard {what} named '{item.name}'")
 
     def page_of_blueprint(self, blueprint: str | None) -> DashboardPage | None:
+        """The page whose blueprint (by name) serves the current request, if any."""
         for page in self.pages:
             if page.blueprint.name == blueprint:
                 return page
@@ -64,8 +67,10 @@ class Registry:
 
     def search_links(self) -> str:
         """Hit kind -> dashboard URL pattern, of every page, as JSON for the page's script."""
-        links: dict[str, str] = {}
-        for page in self.pages:
-            for kind, pattern in page.search_links.items():
-                links.setdefault(kind, pattern)
-        return json.dumps(links, sort_keys=True)
+        if self._search_links is None:
+            links: dict[str, str] = {}
+            for page in self.pages:
+                for kind, pattern in page.search_links.items():
+                    links.setdefault(kind, pattern)
+            self._search_links = json.dumps(links, sort_keys=True)
+        return self._search_links

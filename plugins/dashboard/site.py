@@ -63,7 +63,6 @@ class LayoutContext:
     login: bool
     version: str
     search_links: str
-    channels: list[str]
 
 
 class Dashboard:
@@ -104,6 +103,8 @@ class Dashboard:
     # --- rendering -------------------------------------------------------------------------
 
     def layout(self) -> dict[str, Any]:
+        """The context every template gets: ``dash`` (navigation, current page, login mode),
+        ``now`` (the server's clock) and ``event_channels`` (for the page's script)."""
         page = self.registry.page_of_blueprint(request.blueprint)
         return {
             "dash": LayoutContext(
@@ -112,7 +113,6 @@ class Dashboard:
                 login=self.kernel.browser_sessions.enabled,
                 version=__version__,
                 search_links=self.registry.search_links(),
-                channels=self.kernel.events.registry.channels,
             ),
             "now": self.kernel.clock.now(),
             "event_channels": self.event_channels(),
@@ -127,6 +127,7 @@ class Dashboard:
         return self._event_channels
 
     async def error_page(self, status: int, title: str, detail: str) -> Response:
+        """An HTML error page in the layout (a missing issue, an unknown agent, ...)."""
         body = await render_template("dashboard/error.html", status=status, title=title, detail=detail)
         return Response(body, status=status, content_type="text/html; charset=utf-8")
 

@@ -39,6 +39,7 @@ def timeline(history: list[str], now) -> list[dict[str, Any]]:
 
 
 def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
+    """The agents page and the agent detail, on the ``agents`` service."""
     agents = kernel.services.require("agents")
     bp = Blueprint("dashboard_agents", __name__)
 

@@ -26,18 +26,22 @@ class Pager:
 
     @property
     def offset(self) -> int:
+        """Rows before this page."""
         return (self.number - 1) * self.size
 
     @property
     def pages(self) -> int:
+        """How many pages there are (at least one)."""
         return max(1, -(-self.total // self.size))
 
     @property
     def first_row(self) -> int:
+        """1-based number of the page's first row (0 when there is none)."""
         return min(self.offset + 1, self.total)
 
     @property
     def last_row(self) -> int:
+        """1-based number of the page's last row."""
         return min(self.offset + self.size, self.total)
 
     def href(self, number: int) -> str:

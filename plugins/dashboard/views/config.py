@@ -58,6 +58,7 @@ def form_fields(values: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
+    """The config page, on ``kernel.hook_config``."""
     bp = Blueprint("dashboard_config", __name__)
 
     @bp.get("/config")

@@ -46,6 +46,7 @@ async def lock_map(kernel: Kernel) -> dict[int, dict[str, Any]]:
 
 
 def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
+    """The issue list, the new-issue form and the issue detail, on the ``issues`` service."""
     issues = kernel.services.require("issues")
     bp = Blueprint("dashboard_issues", __name__)
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 
 def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
+    """The knowledge list, page, create and edit views, on the ``knowledge`` service."""
     knowledge = kernel.services.require("knowledge")
     bp = Blueprint("dashboard_knowledge", __name__)
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 
 def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
+    """The locks page, on the ``locks`` service."""
     locks = kernel.services.require("locks")
     bp = Blueprint("dashboard_locks", __name__)
 

@@ -20,6 +20,7 @@ PAGE_SIZE = 25
 
 
 def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
+    """The milestones page, on the ``issues`` service's milestones."""
     milestones = kernel.services.require("issues").milestones
     bp = Blueprint("dashboard_milestones", __name__)
 

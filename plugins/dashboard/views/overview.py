@@ -19,6 +19,7 @@ log = logging.getLogger("crosslink.dashboard")
 
 
 def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
+    """The overview page: every registered panel, each read on its own."""
     bp = Blueprint("dashboard_overview", __name__)
 
     @bp.get("/")

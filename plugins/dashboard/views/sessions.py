@@ -21,6 +21,7 @@ AGENTS_SHOWN = 50
 
 
 def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
+    """The sessions page, on the ``sessions`` service."""
     sessions = kernel.services.require("sessions")
     bp = Blueprint("dashboard_sessions", __name__)
 
