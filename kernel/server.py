@@ -11,12 +11,15 @@ uvicorn is the one that runs in-process with a plain ``Server.serve()`` and clea
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import uvicorn
 from quart import Quart
 
-from .app import Kernel, kernel_of
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .app import Kernel
 
 STARTUP_FAILED = 3
 
@@ -28,7 +31,7 @@ def _format_host(host: str) -> str:
 class AnnouncingServer(uvicorn.Server):
     """A uvicorn server that prints the real URL (also for ``--port 0``) once it listens."""
 
-    def __init__(self, config: uvicorn.Config, plugins: list[str], token: bool, kernel: Kernel) -> None:
+    def __init__(self, config: uvicorn.Config, plugins: list[str], token: bool, kernel: Kernel | None) -> None:
         super().__init__(config)
         self._kernel = kernel
         self._plugins = plugins
@@ -49,10 +52,11 @@ class AnnouncingServer(uvicorn.Server):
         ]
         if self._token:
             lines.append("  Auth:      Authorization: Bearer <your --token> on /api and /ws")
-        for _plugin, extra in await self._kernel.call_runtime(
-            "crosslink_startup_lines", kernel=self._kernel, base_url=base
-        ):
-            lines.extend(str(line) for line in extra or [])
+        if self._kernel is not None:  # a plain Quart app (the benchmark's hello) has no plugins
+            for _plugin, extra in await self._kernel.call_runtime(
+                "crosslink_startup_lines", kernel=self._kernel, base_url=base
+            ):
+                lines.extend(str(line) for line in extra or [])
         lines.append("Press Ctrl-C to stop.")
         print("\n".join(lines), flush=True)
 
@@ -74,7 +78,8 @@ def run(app: Quart, settings: Settings, plugins: list[str], log_level: str = "in
         ws_max_size=1024 * 1024,
         timeout_graceful_shutdown=10,
     )
-    server = AnnouncingServer(config, plugins, token=bool(settings.token), kernel=kernel_of(app))
+    kernel = app.extensions.get("crosslink")
+    server = AnnouncingServer(config, plugins, token=bool(settings.token), kernel=kernel)
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
