@@ -9,6 +9,7 @@ models, services and blueprints (in dependency order), mounts the kernel's own r
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import uuid
@@ -21,9 +22,10 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ValidationError
 from quart import Quart
 from quart.globals import request_ctx
-from quart_schema import Info, QuartSchema, tag_blueprint
+from quart_schema import Info, QuartSchema, hide, tag_blueprint
 
 from .broadcaster import Broadcaster
+from .browser_sessions import BrowserSessions
 from .errors import StartupError, install_error_handlers
 from .eventlog import EVENT_LOG_SCHEMA, EventLog, LogEntry
 from .events import Event, EventBus, EventRegistry
@@ -98,6 +100,8 @@ class Kernel:
         self._observer: asyncio.Task | None = None
         self.services = ServiceRegistry()
         self.hook_config = HookConfig(settings.crosslink_dir)
+        #: Session cookies that stand in for the bearer token in a browser (see the module).
+        self.browser_sessions = BrowserSessions(settings.token, settings.clock)
         self.storage_specs: list[tuple[str, StorageSpec]] = []
         self._plugin_config: dict[str, BaseModel] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -416,6 +420,10 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
                 raise StartupError(f"plugin '{plugin}': blueprint '{blueprint.name}': {exc}") from exc
     mount_asgi_apps(app, kernel, policy)
 
+    for plugin, blueprints in kernel.call_build("crosslink_register_web_blueprints", kernel=kernel):
+        for blueprint in blueprints or []:
+            _register_web_blueprint(app, plugin, blueprint)
+
     @app.websocket("/ws")
     async def ws():
         await serve_websocket(kernel)
@@ -429,6 +437,47 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
         await kernel.stop()
 
     return app
+
+
+#: Paths a browser page may not take: the API, the WebSocket and the API docs (and below them).
+RESERVED_PATHS = ("/api", "/ws", "/docs", "/openapi.json")
+
+
+def _is_reserved(path: str) -> bool:
+    return any(path == reserved or path.startswith(reserved + "/") for reserved in RESERVED_PATHS)
+
+
+def _hidden(view: Any) -> Any:
+    """``view`` left out of ``/openapi.json`` (a bound method, such as a blueprint's static
+    route, is wrapped: attributes cannot be set on it)."""
+    if inspect.ismethod(view):
+        bound = view
+
+        @functools.wraps(bound)
+        async def view(*args: Any, **kwargs: Any) -> Any:
+            return await await_me_maybe(bound(*args, **kwargs))
+
+    return hide(view)
+
+
+def _register_web_blueprint(app: Quart, plugin: str, blueprint: Any) -> None:
+    """Mount a page blueprint at the root, out of the API document; refuse one that would
+    shadow a reserved path."""
+    before = {id(rule) for rule in app.url_map.iter_rules()}
+    try:
+        app.register_blueprint(blueprint)
+    except ValueError as exc:
+        raise StartupError(f"plugin '{plugin}': web blueprint '{blueprint.name}': {exc}") from exc
+    for rule in app.url_map.iter_rules():
+        path = rule.rule
+        if id(rule) in before or not rule.endpoint.startswith(blueprint.name + "."):
+            continue
+        if _is_reserved(path):
+            raise StartupError(
+                f"plugin '{plugin}': web blueprint '{blueprint.name}' has the route {path}, which is "
+                "reserved for the API, /ws or the API docs"
+            )
+        app.view_functions[rule.endpoint] = _hidden(app.view_functions[rule.endpoint])
 
 
 def kernel_of(app: Quart) -> Kernel:

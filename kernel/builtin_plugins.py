@@ -13,4 +13,5 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "mcp": "plugins.mcp.hooks",
     "sessions": "plugins.sessions.hooks",
     "sync": "plugins.sync.hooks",
+    "dashboard": "plugins.dashboard.hooks",
 }

@@ -12,8 +12,9 @@ so the kernel refuses them on its hooks at load time; a plugin's own hookspecs (
 ``crosslink_add_hookspecs``) are called through ``pm.hook`` and get every pluggy feature.
 
 Build-phase hooks are synchronous and run once inside :func:`kernel.create_app`. Runtime hooks
-(``crosslink_startup``, ``crosslink_shutdown``, ``crosslink_on_event``, ``crosslink_search``)
-may be ``async def``: the kernel awaits whatever they return.
+(``crosslink_startup``, ``crosslink_startup_lines``, ``crosslink_shutdown``,
+``crosslink_on_event``, ``crosslink_search``) may be ``async def``: the kernel awaits whatever
+they return.
 """
 
 from __future__ import annotations
@@ -137,6 +138,21 @@ def crosslink_register_asgi_apps(kernel: Kernel) -> dict[str, Any] | None:
 
 
 @hookspec
+def crosslink_register_web_blueprints(kernel: Kernel) -> list[Any] | None:
+    """Return Quart blueprints for pages people open in a browser, mounted at the site root.
+
+    Unlike ``crosslink_register_blueprints`` these are not put under ``/api/v1``: a blueprint
+    keeps its own ``url_prefix`` (none means ``/``). A route under ``/api/``, ``/ws``,
+    ``/docs`` or ``/openapi.json`` is a startup error, so a page never shadows the API. The
+    security guards (Host, Origin, body size) apply as everywhere; a page that shows data
+    checks authentication itself (``kernel.browser_sessions``).
+
+    :param kernel: the application kernel.
+    :return: a list of :class:`quart.Blueprint`.
+    """
+
+
+@hookspec
 def crosslink_register_commands(cli: click.Group) -> None:
     """Add click commands to the ``crosslink`` command line.
 
@@ -176,6 +192,20 @@ def crosslink_register_workers(kernel: Kernel) -> list[Worker] | None:
 
     :param kernel: the application kernel.
     :return: a list of :class:`kernel.Worker` or ``None``.
+    """
+
+
+@hookspec
+def crosslink_startup_lines(kernel: Kernel, base_url: str) -> list[str] | None:
+    """Lines to print under ``crosslink serve``'s startup banner, once the server listens.
+
+    Called after every ``crosslink_startup`` hook, when the real address is known (also for
+    ``--port 0``). Return lines such as ``"  Dashboard: http://127.0.0.1:3100/"``; keep them
+    short and indented like the banner's own. May be async.
+
+    :param kernel: the application kernel.
+    :param base_url: where the server answers, e.g. ``http://127.0.0.1:3100`` (no slash).
+    :return: a list of lines, or ``None``.
     """
 
 

@@ -17,7 +17,8 @@
   other ``OPTIONS`` reaches routing, which answers a JSON 405.
 * With a token configured, ``/api/...`` (except ``/api/v1/health``) and ``/ws`` need
   ``Authorization: Bearer <token>``; ``/ws`` also accepts ``?token=`` (browsers cannot set
-  headers on a WebSocket).
+  headers on a WebSocket), and both accept a browser session cookie
+  (:mod:`kernel.browser_sessions`).
 * A declared ``Content-Length`` over the limit is refused with 413 before the body is read.
 """
 
@@ -31,6 +32,7 @@ from typing import NamedTuple
 from quart import Quart, Response, request, websocket
 from quart.globals import request_ctx
 
+from .browser_sessions import COOKIE_NAME, BrowserSessions
 from .errors import StartupError, error_response
 from .routing import allowed_methods
 from .settings import LOOPBACK_NAMES, Settings
@@ -120,6 +122,7 @@ class SecurityPolicy:
         self.allowed_hosts = {_hostname(h) for h in (*LOOPBACK_NAMES, settings.host, *settings.allowed_hosts)}
         self.any_host = bool(settings.token) and _is_wildcard(settings.host)
         self.allowed_origins = {_allowed_origin(origin) for origin in settings.allowed_origins}
+        self.sessions = BrowserSessions(settings.token, settings.clock)
 
     def host_error(self, host_header: str | None) -> str | None:
         """Why a request with this ``Host`` is refused, or ``None``."""
@@ -155,12 +158,15 @@ class SecurityPolicy:
         return f"requests from origin '{origin[:200]}' are not accepted"
 
     def token_error(self, path: str, authorization: str | None, query_token: str | None,
-                    *, guarded: bool = False) -> str | None:
-        """Why a request to ``path`` lacks a valid bearer token, or ``None`` (``guarded``: a path
-        a plugin mounted, checked like ``/api``)."""
+                    cookie: str | None = None, *, guarded: bool = False) -> str | None:
+        """Why a request to ``path`` lacks a valid bearer token (or a browser session cookie
+        standing in for it), or ``None``. ``guarded``: a path a plugin mounted, checked like
+        ``/api``."""
         if not self.token or path in TOKEN_EXEMPT:
             return None
         if not (guarded or path.startswith("/api/") or path == "/ws"):
+            return None
+        if authorization is None and self.sessions.is_valid(cookie):
             return None
         supplied = None
         if authorization and authorization.startswith("Bearer "):
@@ -192,7 +198,9 @@ def install_security(app: Quart, settings: Settings) -> SecurityPolicy:
             return error_response(403, error)
         if request.method == "OPTIONS" and policy.is_allowed_origin(origin):
             return _preflight(origin)
-        if error := policy.token_error(request.path, request.headers.get("Authorization"), None):
+        if error := policy.token_error(
+            request.path, request.headers.get("Authorization"), None, request.cookies.get(COOKIE_NAME)
+        ):
             return error_response(401, error, headers={"WWW-Authenticate": "Bearer"})
         if request.content_length is not None and request.content_length > max_body:
             return error_response(413, f"request body is larger than {max_body} bytes")
@@ -206,7 +214,10 @@ def install_security(app: Quart, settings: Settings) -> SecurityPolicy:
         if error := policy.origin_error(websocket.headers.get("Origin"), host, "http"):
             return error_response(403, error)
         if error := policy.token_error(
-            websocket.path, websocket.headers.get("Authorization"), websocket.args.get("token")
+            websocket.path,
+            websocket.headers.get("Authorization"),
+            websocket.args.get("token"),
+            websocket.cookies.get(COOKIE_NAME),
         ):
             return error_response(401, error, headers={"WWW-Authenticate": "Bearer"})
         return None

@@ -1,5 +1,8 @@
 """Running the application under uvicorn (uvloop + httptools), and announcing where it listens.
 
+The banner lists the API, the WebSocket, the docs and the plugins; plugins add lines of their
+own through ``crosslink_startup_lines`` (a page's address, for instance).
+
 uvicorn was chosen by measurement: with Quart in front, uvicorn and granian serve within a few
 percent of each other and about twice as fast as hypercorn (see README and BENCHMARKS.md);
 uvicorn is the one that runs in-process with a plain ``Server.serve()`` and clean Ctrl-C.
@@ -9,12 +12,16 @@ Its httptools protocol is extended with a header deadline and JSON errors (:mod:
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import uvicorn
 from quart import Quart
 
 from .protocol import protocol_class
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .app import Kernel
 
 STARTUP_FAILED = 3
 
@@ -26,8 +33,9 @@ def _format_host(host: str) -> str:
 class AnnouncingServer(uvicorn.Server):
     """A uvicorn server that prints the real URL (also for ``--port 0``) once it listens."""
 
-    def __init__(self, config: uvicorn.Config, plugins: list[str], token: bool) -> None:
+    def __init__(self, config: uvicorn.Config, plugins: list[str], token: bool, kernel: Kernel | None) -> None:
         super().__init__(config)
+        self._kernel = kernel
         self._plugins = plugins
         self._token = token
 
@@ -46,6 +54,11 @@ class AnnouncingServer(uvicorn.Server):
         ]
         if self._token:
             lines.append("  Auth:      Authorization: Bearer <your --token> on /api and /ws")
+        if self._kernel is not None:  # a plain Quart app (the benchmark's hello) has no plugins
+            for _plugin, extra in await self._kernel.call_runtime(
+                "crosslink_startup_lines", kernel=self._kernel, base_url=base
+            ):
+                lines.extend(str(line) for line in extra or [])
         lines.append("Press Ctrl-C to stop.")
         print("\n".join(lines), flush=True)
 
@@ -67,7 +80,8 @@ def run(app: Quart, settings: Settings, plugins: list[str], log_level: str = "in
         ws_max_size=1024 * 1024,
         timeout_graceful_shutdown=10,
     )
-    server = AnnouncingServer(config, plugins, token=bool(settings.token))
+    kernel = app.extensions.get("crosslink")
+    server = AnnouncingServer(config, plugins, token=bool(settings.token), kernel=kernel)
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown

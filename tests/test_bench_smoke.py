@@ -60,3 +60,15 @@ def test_generator_is_reproducible_from_its_seed(tmp_path):
     other = generate(tmp_path / "c", 60, seed=8)
     assert first["digest"] == again["digest"] != other["digest"]
     assert first["counts"]["issues"] == 60 and first["counts"]["comments"] > 0
+
+
+@pytest.mark.slow
+def test_dashboard_benchmark_smoke_mode_prints_its_table():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "bench.dashboard", "--smoke"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "dashboard pages on 300 issues" in out, out[-3000:]
+    for name in ("overview", "issues, open, page 1", "issues, ready", "issue detail (100 descendants)"):
+        assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"

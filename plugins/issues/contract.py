@@ -28,6 +28,34 @@ class IssuesAPI(Protocol):
     async def detail(self, issue_id: int) -> dict[str, Any] | None:
         """The IssueDetail object of ``GET /issues/{id}`` (labels, comments, ...), or ``None``."""
 
+    async def list(
+        self,
+        *,
+        status: str = "open",
+        label: str | None = None,
+        priority: str | None = None,
+        search: str | None = None,
+        parent_id: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """``GET /issues``: IssueSummary dicts matching every filter, id descending, and the
+        count of all matches (``limit=0`` gives the count alone)."""
+
+    async def ready(self, limit: int | None = None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """``GET /issues/ready``: open issues without an open blocker, and their count."""
+
+    async def blocked(self, limit: int | None = None, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """``GET /issues/blocked``: open issues with an open blocker, and their count."""
+
+    async def tree(self, issue_id: int) -> list[dict[str, Any]]:
+        """``GET /issues/{id}/tree``: every descendant (Issue objects), depth-first."""
+
+    #: ``milestones.list(status, limit, offset)`` and ``milestones.get(id)``: the
+    #: MilestoneDetail dicts of ``GET /milestones`` and ``GET /milestones/{id}``;
+    #: ``milestones.names(status, limit)``: ``{id, name}`` only, without the progress.
+    milestones: Any
+
     async def add_comment(
         self, issue_id: int, content: str, kind: str = "note", author: str | None = None
     ) -> int:

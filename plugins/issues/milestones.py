@@ -47,6 +47,15 @@ class MilestonesService:
         total = await self.db.fetch_value(f"SELECT count(*) AS n FROM milestones m{where}", params)
         return items, int(total)
 
+    async def names(self, status: str = "open", limit: int = 500) -> list[dict[str, Any]]:
+        """``{id, name}`` of the milestones, newest first, without their progress (cheap: for
+        a choice of milestone; the progress of ``list`` aggregates every member issue)."""
+        where, params = ("", []) if status == "all" else (" WHERE status = ?", [status])
+        rows = await self.db.fetch_all(
+            f"SELECT id, name FROM milestones{where} ORDER BY id DESC LIMIT {int(limit)}", params
+        )
+        return [{"id": int(row["id"]), "name": row["name"]} for row in rows]
+
     async def get(self, milestone_id: int) -> dict[str, Any]:
         row = await self.db.fetch_one(
             f"SELECT {store.MILESTONE_FIELDS} {store.MILESTONE_FROM} WHERE m.id = ? GROUP BY m.id",

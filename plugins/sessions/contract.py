@@ -24,6 +24,12 @@ class SessionsAPI(Protocol):
     ) -> tuple[list[dict[str, Any]], int]:
         """The agent's sessions newest first (``status``: active, ended, all) and their total."""
 
+    async def agents(self, limit: int = 100) -> list[str | None]:
+        """The agents that have sessions, most recently started first (``None``: no agent)."""
+
+    async def open_sessions(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Every agent's open sessions, newest first (the dashboard's "current sessions")."""
+
     async def record_action(
         self, agent_id: str | None, action: str, *, comment: bool = False
     ) -> tuple[dict[str, Any], int | None]:

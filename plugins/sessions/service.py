@@ -142,6 +142,19 @@ class SessionsService:
             return [shape(row) for row in rows], offset + len(rows)
         return [shape(row) for row in rows], await query.count()
 
+    async def agents(self, limit: int = 100) -> list[str | None]:
+        """The agents that have sessions, most recently started first (``None``: no agent)."""
+        rows = await self.db.fetch_all(
+            "SELECT agent_id, max(id) AS newest FROM sessions GROUP BY agent_id ORDER BY newest DESC LIMIT ?",
+            [limit],
+        )
+        return [row["agent_id"] for row in rows]
+
+    async def open_sessions(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Every agent's open sessions, newest first (at most ``limit``)."""
+        rows = await self.db.fetch_all(f"{SELECT} WHERE ended_at IS NULL ORDER BY id DESC LIMIT ?", [limit])
+        return [shape(row) for row in rows]
+
     # --- writing -----------------------------------------------------------------------------
 
     async def start(self, agent_id: str | None) -> tuple[dict[str, Any], bool, str | None]:

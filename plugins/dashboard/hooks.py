@@ -1,0 +1,69 @@
+"""Hook implementations of the dashboard plugin."""
+
+from __future__ import annotations
+
+from kernel import ConfigSection, PluginInfo, hookimpl
+
+from . import hookspecs
+from .config import DashboardConfig
+from .site import Dashboard
+from .views import BUILTIN_PAGES
+from .views.panels import builtin_panels
+
+PLUGIN = PluginInfo(
+    name="dashboard",
+    description="The web dashboard at /: live pages for the enabled plugins, pages from other plugins",
+)
+
+
+def _dashboard(kernel) -> Dashboard:
+    return kernel.services.require("dashboard")
+
+
+@hookimpl
+def crosslink_add_hookspecs(pm):
+    """Add ``crosslink_dashboard_pages`` and ``crosslink_dashboard_panels``."""
+    pm.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def crosslink_config_section():
+    """``[plugins.dashboard]``: rows per page, how long the login link works."""
+    return ConfigSection("dashboard", DashboardConfig, "Dashboard: page size, login link lifetime")
+
+
+@hookimpl
+def crosslink_register_services(kernel, registry):
+    """Provide the ``dashboard`` service (its pages, panels and login codes)."""
+    registry.provide("dashboard", Dashboard(kernel, kernel.plugin_config("dashboard") or DashboardConfig()))
+
+
+@hookimpl
+def crosslink_register_web_blueprints(kernel):
+    """The site (login, assets) and every page any enabled plugin contributes."""
+    return _dashboard(kernel).blueprints()
+
+
+@hookimpl
+def crosslink_startup_lines(kernel, base_url):
+    """Where the dashboard is; with ``--token``, a one-time login link."""
+    url = _dashboard(kernel).login_url(base_url)
+    suffix = "  (one-time login link)" if kernel.browser_sessions.enabled else ""
+    return [f"  Dashboard: {url}{suffix}"]
+
+
+@hookimpl
+def crosslink_dashboard_pages(kernel):
+    """The dashboard's own pages, each only while the plugin it shows is enabled."""
+    dashboard = _dashboard(kernel)
+    return [
+        factory(kernel, dashboard)
+        for _name, plugin, factory in BUILTIN_PAGES
+        if plugin is None or kernel.is_enabled(plugin)
+    ]
+
+
+@hookimpl
+def crosslink_dashboard_panels(kernel):
+    """The overview's panels for the enabled plugins."""
+    return builtin_panels(kernel)
