@@ -3,7 +3,9 @@
 Discovery order:
 
 1. The selection (``--plugins``) is parsed before anything is imported: ``all`` (the default),
-   a list such as ``issues,locks``, and exclusions such as ``all,-orchestrator``.
+   a list such as ``issues,locks``, and exclusions such as ``all,-orchestrator``. The built-in
+   interfaces (``kernel.builtin_plugins.INTERFACES``: the dashboard, the MCP tools) follow any
+   selection unless excluded by name.
 2. Third-party plugins come from the entry-point group ``crosslink.plugins`` (unless autoload
    is off). An entry point that fails to import is reported by name and skipped; with
    ``strict`` it stops the server. An entry point with a built-in's name replaces it.
@@ -23,7 +25,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .builtin_plugins import BUILTIN_PLUGINS
+from .builtin_plugins import BUILTIN_PLUGINS, INTERFACES
 from .errors import PluginLoadError, StartupError
 from .plugin_info import PluginInfo
 from .version import __version__
@@ -68,10 +70,11 @@ class Selection:
     include: frozenset[str]
     exclude: frozenset[str]
 
-    def wants(self, name: str) -> bool:
+    def wants(self, name: str, *, interface: bool = False) -> bool:
+        """Whether ``name`` is selected; an interface plugin is, unless excluded by name."""
         if name in self.exclude:
             return False
-        return self.everything or name in self.include
+        return self.everything or interface or name in self.include
 
 
 def parse_selection(spec: str | None) -> Selection:
@@ -196,9 +199,10 @@ def load_plugins(
             continue
         if name in records and records[name].error is not None:
             log.warning("plugin '%s': using the built-in one instead", name)
-        if name not in records or records[name].error is not None or not chosen.wants(name):
+        wanted = chosen.wants(name, interface=name in INTERFACES)
+        if name not in records or records[name].error is not None or not wanted:
             records[name] = PluginRecord(name, "built-in", __version__)
-        if not chosen.wants(name):
+        if not wanted:
             continue
         try:
             objects[name] = importlib.import_module(module_path)
@@ -264,6 +268,12 @@ def _refuse_call_options(pm: pluggy.PluginManager) -> None:
                 )
 
 
+def _listed(names: set[str], selection: str) -> str:
+    """A ``--plugins`` list of ``names``, without the interfaces that come along anyway."""
+    named = parse_selection(selection).include
+    return ",".join(sorted(n for n in names if n not in INTERFACES or n in named)) or "all"
+
+
 def _without_suggestion(name: str, infos: dict[str, PluginInfo], selection: str) -> str:
     """How to start without ``name``: drop it from an explicit list, or exclude it from ``all``."""
     chosen = parse_selection(selection)
@@ -271,9 +281,11 @@ def _without_suggestion(name: str, infos: dict[str, PluginInfo], selection: str)
         return f", or disable '{name}' with --plugins {selection},-{name}"
     rest = sorted(set(infos) - {name})
     # what the rest needs that is not enabled either would fail next: offer only a list that starts
-    if not rest or any(r not in rest for other in rest for r in infos[other].requires):
+    if not [n for n in rest if n not in INTERFACES] or any(
+        r not in rest for other in rest for r in infos[other].requires
+    ):
         return ""
-    return f", or leave '{name}' out with --plugins {','.join(rest)}"
+    return f", or leave '{name}' out with --plugins {_listed(set(rest), selection)}"
 
 
 def dependency_order(infos: dict[str, PluginInfo], selection: str) -> list[str]:
@@ -284,7 +296,7 @@ def dependency_order(infos: dict[str, PluginInfo], selection: str) -> list[str]:
             raise StartupError(
                 f"plugin '{name}' requires {', '.join(repr(m) for m in missing)}, which "
                 f"{'is' if len(missing) == 1 else 'are'} not enabled (--plugins {selection}). "
-                f"Enable {'it' if len(missing) == 1 else 'them'} with --plugins {','.join(sorted({*infos, *missing}))}"
+                f"Enable {'it' if len(missing) == 1 else 'them'} with --plugins {_listed({*infos, *missing}, selection)}"
                 f"{_without_suggestion(name, infos, selection)}"
             )
     order: list[str] = []

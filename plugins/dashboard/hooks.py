@@ -54,12 +54,13 @@ def crosslink_startup_lines(kernel, base_url):
 
 @hookimpl
 def crosslink_dashboard_pages(kernel):
-    """The dashboard's own pages, each only while the plugin it shows is enabled."""
+    """The dashboard's own pages, each only while the service of the plugin it shows is there
+    (a disabled plugin, or a third-party replacement that offers no such service: no page)."""
     dashboard = _dashboard(kernel)
     return [
         factory(kernel, dashboard)
         for _name, plugin, factory in BUILTIN_PAGES
-        if plugin is None or kernel.is_enabled(plugin)
+        if plugin is None or kernel.services.get(plugin) is not None
     ]
 
 

@@ -32,7 +32,7 @@ def test_trimmed_deployment_serves_only_its_plugins(live_server_factory):
         assert client.get("/api/v1/locks").status_code == 200
         missing = client.get("/api/v1/knowledge")
         assert missing.status_code == 404 and missing.json()["error"] == "not found"
-    assert "Plugins:   issues, locks" in live.text()
+    assert "Plugins:   dashboard, issues, locks, mcp" in live.text()  # the interfaces follow the selection
 
 
 @pytest.mark.parametrize(

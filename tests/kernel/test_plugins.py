@@ -60,7 +60,15 @@ async def test_disabled_plugin_has_no_routes_and_no_channel(notes_builtin, app_f
 async def test_only_the_listed_plugins_are_enabled(notes_builtin, app_factory):
     server = await app_factory(plugins="notes")
     listed = await plugins_by_name(server.client)
-    assert [name for name, p in listed.items() if p["enabled"]] == ["notes"]
+    # the built-in interfaces (pages, MCP tools) follow any selection, unless excluded by name
+    assert [name for name, p in listed.items() if p["enabled"]] == ["dashboard", "mcp", "notes"]
+
+
+def test_interfaces_are_left_out_by_name(notes_builtin):
+    from kernel.plugins import load_plugins
+
+    assert load_plugins("notes,-dashboard,-mcp", autoload=False).order == ["notes"]
+    assert load_plugins("notes,-mcp", autoload=False).order == ["dashboard", "notes"]
 
 
 async def test_missing_requirement_is_a_clear_startup_error(notes_builtin, settings_factory):

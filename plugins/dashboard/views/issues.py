@@ -121,7 +121,7 @@ def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
             tree=tree,
             parent=parent,
             lock=(await lock_map(kernel)).get(issue_id),
-            locks_enabled=kernel.is_enabled("locks"),
+            locks_enabled=kernel.services.get("locks") is not None,
             milestones=milestones,
             kinds=COMMENT_KINDS,
             priorities=PRIORITIES[1:],

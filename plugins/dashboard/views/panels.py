@@ -1,7 +1,7 @@
-"""The overview's built-in panels, each present only while the plugin it reads is enabled.
+"""The overview's built-in panels, each present only while the service it reads is there.
 
 Later panels (the orchestrator's execution state, sync status, usage) are added to
-:func:`builtin_panels` the same way, each behind ``kernel.is_enabled(<its plugin>)``.
+:func:`builtin_panels` the same way, each behind ``_serves(kernel, <its service>)``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,18 @@ AGENT_STATUSES = ("active", "idle", "stale", "unknown")
 LIST_LIMIT = 12
 
 
+def _serves(kernel: Kernel, service: str) -> bool:
+    """Whether an enabled plugin provides ``service`` (a plugin replaced by a third-party one
+    that offers no such service counts as absent)."""
+    return kernel.services.get(service) is not None
+
+
 def builtin_panels(kernel: Kernel) -> list[OverviewPanel]:
     """The overview panels for the enabled plugins."""
     services = kernel.services
     panels: list[OverviewPanel] = []
 
-    if kernel.is_enabled("issues"):
+    if _serves(kernel, "issues"):
 
         async def issue_counts() -> dict[str, Any]:
             issues = services.require("issues")
@@ -41,7 +47,7 @@ def builtin_panels(kernel: Kernel) -> list[OverviewPanel]:
         panels.append(OverviewPanel("milestones", "Milestones", "dashboard/panels/milestones.html", milestones,
                                     channels=("issues",), order=50))
 
-    if kernel.is_enabled("agents"):
+    if _serves(kernel, "agents"):
 
         async def agents() -> dict[str, Any]:
             items = await services.require("agents").list_agents()
@@ -54,7 +60,7 @@ def builtin_panels(kernel: Kernel) -> list[OverviewPanel]:
         panels.append(OverviewPanel("agents", "Agents", "dashboard/panels/agents.html", agents,
                                     channels=("agents", "locks"), order=20))
 
-    if kernel.is_enabled("locks"):
+    if _serves(kernel, "locks"):
 
         async def locks() -> dict[str, Any]:
             items = await services.require("locks").list_locks()
@@ -64,7 +70,7 @@ def builtin_panels(kernel: Kernel) -> list[OverviewPanel]:
         panels.append(OverviewPanel("locks", "Locks", "dashboard/panels/locks.html", locks,
                                     channels=("locks", "agents"), order=30))
 
-    if kernel.is_enabled("sessions"):
+    if _serves(kernel, "sessions"):
 
         async def sessions() -> dict[str, Any]:
             items = await services.require("sessions").open_sessions(LIST_LIMIT + 1)
