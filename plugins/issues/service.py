@@ -149,6 +149,33 @@ class IssuesService:
             raise APIError(400, detail, fields=fields) from None
         return await self.create_comment(issue_id, data)
 
+    # --- milestones, for other plugins (the routes call ``self.milestones`` directly) --------
+
+    async def create_milestone(self, name: str, description: str | None = None) -> int:
+        """Create an open milestone; return its id."""
+        if not isinstance(name, str) or not name.strip():
+            raise APIError(400, "name: a milestone needs a non-empty name")
+        return await self.milestones.create(name, description)
+
+    async def get_milestone(self, milestone_id: int) -> dict[str, Any] | None:
+        """The MilestoneDetail of ``GET /milestones/{id}``, or ``None``."""
+        try:
+            return await self.milestones.get(milestone_id)
+        except APIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def assign_milestone(self, milestone_id: int, issue_id: int) -> bool:
+        """Move the issue into the milestone (out of any other); True if that changed anything."""
+        return await self.milestones.assign(milestone_id, issue_id)
+
+    async def set_milestone_status(self, milestone_id: int, status: str) -> bool:
+        """Close (``closed``) or reopen (``open``) a milestone; True if it changed."""
+        if status not in ("open", "closed"):
+            raise APIError(400, f"status: must be 'open' or 'closed', not {status!r}")
+        return await self.milestones.set_status(milestone_id, status)
+
     # --- reading -----------------------------------------------------------------------------
 
     async def list(
