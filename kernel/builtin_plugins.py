@@ -11,4 +11,5 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "knowledge": "plugins.knowledge.hooks",
     "locks": "plugins.locks.hooks",
     "sessions": "plugins.sessions.hooks",
+    "orchestrator": "plugins.orchestrator.hooks",
 }
