@@ -36,7 +36,8 @@ same or a higher level):
   document has nothing else).
 
 **Estimates** (``complexity_hours``). An explicit estimate in a task or stage wins: ``(2h)``,
-``[1.5 hours]``, ``~3h``, ``estimate: 2d``, ``(30 min)``; a day is 8 hours. Otherwise a task
+``[1.5 hours]``, ``~3h``, ``estimate: 2d``, ``(30 min)``; a day is 8 hours; ``Estimate: 1d``
+in a stage's text is the stage's estimate. Otherwise a task
 is 1 hour, plus 0.5 hour per nested list item, plus 0.25 hour per 50 words of its description,
 rounded to the quarter hour and capped at 8 hours. A stage is the sum of its tasks (or its
 explicit ``Estimate:``); the plan is the sum of its stages. ``Agents: N`` in a stage sets its
@@ -59,7 +60,11 @@ from kernel import APIError
 
 from .decomposer import DecomposeRequest
 
-PHASE_WORDS = re.compile(r"^\s*(phase|milestone|stage|step|part|iteration|sprint|release|week)\b", re.I)
+PHASE_WORDS = re.compile(
+    r"^\s*(phase|milestone|stage|step|part|iteration|sprint|release|week)\s+"
+    r"([0-9]+(\.[0-9]+)*[a-z]?|[ivx]+|[a-z]|one|two|three|four|five|six|seven|eight|nine|ten)\b",
+    re.I,
+)
 GATE_WORDS = re.compile(
     r"^\s*(gates?|phase gate|done when|exit criteria|acceptance criteria|definition of done|success criteria|"
     r"completion criteria|checkpoint)\b",
@@ -82,9 +87,11 @@ ESTIMATE = re.compile(
     rf"|\b(?:estimate|estimated|effort)\s*:?\s*{_AMOUNT}",
     re.I,
 )
+STAGE_ESTIMATE = re.compile(rf"\b(?:estimate|estimated|effort)\s*:\s*{_AMOUNT}\.?", re.I)
 AGENTS = re.compile(r"^\s*agents?\s*:\s*(\d+)\s*$", re.I)
 CHECKBOX = re.compile(r"^\[([ xX])\]\s+")
-SEPARATORS = re.compile(r"\s*(?:,|;|\band\b|&)\s*", re.I)
+SEPARATORS = re.compile(r"\s*[,;]\s*")
+CONJUNCTIONS = re.compile(r"\s+(?:and|&)\s+", re.I)
 
 HOURS_PER_DAY = 8.0
 TASK_BASE_HOURS = 1.0
@@ -248,7 +255,8 @@ def heuristic_hours(description: str, subitems: int) -> float:
 
 
 def split_references(text: str) -> list[str]:
-    """Names in "A, B and `C`." (quotes, a final full stop and list markers dropped)."""
+    """Names in "A, B; `C`." (quotes and a final full stop dropped). "A and B" stays one name
+    here; :func:`split_conjunctions` splits it once the stage titles are known."""
     names = []
     for part in SEPARATORS.split(text.strip().rstrip(".")):
         name = part.strip().strip("\"'“”‘’`*_").strip()
@@ -292,10 +300,12 @@ def _stage(section: Section, gates: list[str], title: str | None = None) -> dict
         if count:
             agents = max(1, min(100, int(count.group(1))))
             continue
-        text, estimate = take_estimate(paragraph)
-        if estimate is not None and re.match(r"^\s*(estimate|estimated|effort)\b", paragraph, re.I):
-            stage_estimate = estimate
-            continue
+        found = STAGE_ESTIMATE.search(paragraph)
+        if found:  # "Estimate: 1d" anywhere in the stage's text is the stage's estimate
+            stage_estimate = round(_hours(found.group(1), found.group(2)), 2)
+            paragraph = " ".join((paragraph[: found.start()] + paragraph[found.end():]).split()).strip(" .")
+            if not paragraph:
+                continue
         description.append(paragraph)
     tasks = []
     for item in section.items:
@@ -317,7 +327,10 @@ def _stage(section: Section, gates: list[str], title: str | None = None) -> dict
         tasks.append(_task(child.title, "\n".join(details), subitems))
     text = "\n\n".join(description)
     if not tasks:
-        tasks.append(_task(stage_title, text, 0))
+        task = _task(stage_title, text, 0)
+        if stage_estimate is not None:
+            task["complexity_hours"] = stage_estimate
+        tasks.append(task)
     stage: dict[str, Any] = {
         "title": stage_title,
         "description": text,
@@ -415,7 +428,27 @@ def sections_to_plan(root: Section, front: dict[str, Any]) -> dict[str, Any]:
             phases = [_phase(only)]
         else:
             phases = [_checklist_phase(root, title)]
+    split_conjunctions(phases)
     return {"title": title, "phases": phases}
+
+
+def split_conjunctions(phases: list[dict[str, Any]]) -> None:
+    """"A and B" names two stages when it is no title itself but each part is one."""
+    known = set()
+    for phase in phases:
+        known.add(phase["title"].casefold())
+        known.update(part.strip().casefold() for part in phase["title"].split(":", 1))
+        known.update(stage["title"].casefold() for stage in phase["stages"])
+    for phase in phases:
+        for stage in phase["stages"]:
+            names = []
+            for name in stage["depends_on"]:
+                parts = [part.strip("\"'“”‘’`*_ ") for part in CONJUNCTIONS.split(name)]
+                if name.casefold() not in known and len(parts) > 1 and all(p.casefold() in known for p in parts):
+                    names += parts
+                else:
+                    names.append(name)
+            stage["depends_on"] = names
 
 
 def _has_work(section: Section) -> bool:

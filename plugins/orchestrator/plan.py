@@ -158,8 +158,7 @@ def build_plan(raw: Any, *, slug: str, created_at: str, plan_id: str | None = No
         check.problem(f"the plan has {len(stages)} stages; at most {MAX_STAGES} are allowed")
     if not stages and not check.problems:
         check.problem("the plan has no stages")
-    if not check.problems:
-        _resolve(check, stages, phases)
+    _resolve(check, stages, phases)  # reference problems are reported with the others
     if not check.problems:
         _find_cycle(check, stages)
     if check.problems:
