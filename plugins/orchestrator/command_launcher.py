@@ -141,7 +141,7 @@ class CommandLauncher:
             seconds = None if began is None else time.monotonic() - began
             code = self._reap(run, child)
             if code is None:
-                code = processes.read_status(run.handle.get("status_file") or "")
+                code = processes.read_status(run.handle.get("status_file"))
             return await self._finished(run, code, seconds)
         except asyncio.CancelledError:
             raise  # the driver stops watching (shutdown); the process goes on, found again later

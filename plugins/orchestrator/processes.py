@@ -128,9 +128,12 @@ async def wait_exit(pid: int, ticks: int | None, timeout: float | None) -> bool:
     return True
 
 
-def read_status(status_file: Path) -> int | None:
+def read_status(status_file: Path | str) -> int | None:
+    """The exit status the wrapper recorded, or ``None`` when it recorded none."""
+    if not status_file:
+        return None
     try:
-        return int(status_file.read_text().strip())
+        return int(Path(status_file).read_text().strip())
     except (OSError, ValueError):
         return None
 
