@@ -8,6 +8,7 @@ let through unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -47,11 +48,15 @@ class IssuesAPI(Protocol):
         parent_id: int | None = None,
         *,
         created_by: str | None = None,
+        labels: Sequence[str] = (),
+        milestone_id: int | None = None,
     ) -> int:
-        """Create an issue (a subissue when ``parent_id`` is given); emit ``issue_updated``
-        (``created``, and ``subissues`` on the parent). Return its id.
+        """Create an issue (a subissue when ``parent_id`` is given), with ``labels`` and in the
+        milestone ``milestone_id`` in the same transaction; emit ``issue_updated`` (``created``,
+        ``labels``, ``milestone``, and ``subissues`` on the parent). Return its id.
 
-        :raises kernel.APIError: 400 when ``parent_id`` names no issue.
+        :raises kernel.APIError: 400 when ``parent_id`` names no issue, 404 when
+            ``milestone_id`` names no milestone.
         """
 
     async def set_status(self, issue_id: int, status: str) -> bool:

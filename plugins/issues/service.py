@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -272,9 +273,15 @@ class IssuesService:
         *,
         missing_parent_status: int = 400,
         created_by: str | None = None,
+        labels: Sequence[str] = (),
+        milestone_id: int | None = None,
     ) -> int:
-        """Insert an issue (and tell the parent's watchers); return its id."""
+        """Insert an issue (and tell the parent's watchers); return its id. ``labels`` and
+        ``milestone_id`` are set in the same transaction (for other plugins creating many)."""
         now = self._now()
+        for label in labels:
+            if not isinstance(label, str) or not label.strip() or len(label) > 128:
+                raise APIError(400, f"labels: {label!r} is not a label (1-128 characters)")
         async with self.db.transaction():
             if parent_id is not None and await self._status_of(parent_id, lock=True) is None:
                 detail = (
@@ -283,11 +290,24 @@ class IssuesService:
                     else f"Parent issue #{parent_id} does not exist"
                 )
                 raise APIError(missing_parent_status, detail)
+            if milestone_id is not None and await self.db.fetch_one(
+                "SELECT id FROM milestones WHERE id = ?", [milestone_id]
+            ) is None:
+                raise APIError(404, f"Milestone #{milestone_id} does not exist")
             issue_id = await self.db.insert(
                 store.INSERT_ISSUE,
                 [title, description, priority, parent_id, now, now, str(uuid.uuid4()), created_by],
             )
             self._emit(issue_id, "created")
+            for label in dict.fromkeys(labels):
+                await self.db.execute("INSERT INTO labels (issue_id, label) VALUES (?, ?)", [issue_id, label])
+            if labels:
+                self._emit(issue_id, "labels")
+            if milestone_id is not None:
+                await self.db.execute(
+                    "INSERT INTO milestone_issues (milestone_id, issue_id) VALUES (?, ?)", [milestone_id, issue_id]
+                )
+                self._emit(issue_id, "milestone")
             if parent_id is not None:
                 self._emit(parent_id, "subissues")
         self.search.written()

@@ -5,13 +5,15 @@ advisory-lock lease, or a file lock beside the SQLite database). Each look at th
 (woken at once by this instance's changes, by ``execution`` events from other instances, and
 every ``poll_seconds`` otherwise):
 
-1. stops the processes of cancelled stages;
+1. stops the processes of cancelled stages (right after a cancel, and every few seconds for
+   cancels made on another machine);
 2. creates the active execution's tracking issues if they are not all there (:mod:`.setup`);
 3. the first time it sees an execution in this run, **reconciles** it: every stage that was
    ``running`` is picked up again by its launcher (a ``command`` stage's process is watched
    again, or its recorded exit status read); one that cannot be (process gone) is failed with
    the reason, or re-run when ``rerun_on_restart`` is set; a gate that was running runs again;
-4. applies the effects on the tracking issues (:mod:`.effects`) and settles the state;
+4. applies the effects on the tracking issues (:mod:`.effects`; also once more after the
+   execution ended) and settles the state when the rows say it changed;
 5. while the execution is ``running`` (not paused): runs the gates that may run (phase gating)
    and launches ready stages, in plan order, up to ``max_parallel`` running at once.
 
@@ -39,12 +41,16 @@ from .launcher import LaunchFailed, Outcome, StageGone, StageRun
 from .plan import stages_of
 from .service import DRIVER, SAFE_ID
 from .setup import create_tracking
-from .state import derive
+from .state import ACTIVE_STATES, derive
 
 if TYPE_CHECKING:
     from .service import OrchestratorService
 
 log = logging.getLogger("crosslink.orchestrator")
+
+#: Besides right after a cancel, how often the driver looks for stages whose processes must be
+#: stopped (a cancel made by an instance on another machine).
+KILL_CHECK_SECONDS = 5.0
 
 
 def run_dir(service: OrchestratorService, execution_id: int) -> Path:
@@ -130,6 +136,8 @@ class Driver:
         self._watches: dict[tuple[int, str, int], asyncio.Task] = {}
         self._gates: dict[tuple[int, str], asyncio.Task] = {}
         self._reconciled: set[int] = set()
+        self._finished: set[int] = set()  # ended executions whose effects are all applied
+        self._kills_checked = 0.0
         self._ctx: WorkerContext | None = None
 
     def worker(self) -> Worker:
@@ -175,10 +183,19 @@ class Driver:
         return plan
 
     async def tick(self) -> None:
-        await self._stop_cancelled()
-        execution = await self.store.active_execution()
+        execution = await self.store.latest_execution()
+        if (execution is not None and execution["state"] == "cancelled" and execution["id"] not in self._finished) \
+                or time.monotonic() - self._kills_checked > KILL_CHECK_SECONDS:
+            await self._stop_cancelled()
+            self._kills_checked = time.monotonic()
         if execution is None:
             self._note("idle")
+            return
+        if execution["state"] not in ACTIVE_STATES:  # ended: its last effects, once
+            if execution["id"] not in self._finished and execution["setup_complete"]:
+                await self.service.effects.apply(await self.store.snapshot(execution["id"], execution))
+                self._finished.add(execution["id"])
+            self._note(f"execution {execution['id']}: {execution['state']}")
             return
         plan = await self._plan(execution["plan_id"])
         if plan is None:
@@ -187,16 +204,19 @@ class Driver:
         if not execution["setup_complete"]:
             await create_tracking(self.store, self.service.issues, execution["id"], plan)
             self.service.setup_finished(execution["id"])
+            execution = await self.store.execution(execution["id"])
         if execution["id"] not in self._reconciled:
             await self._reconcile(execution, plan)
             self._reconciled.add(execution["id"])
-        await self.service.effects.apply(execution["id"])
-        execution = await self.service.settle(execution["id"])
+        snapshot = await self.store.snapshot(execution["id"], execution)
+        await self.service.effects.apply(snapshot)
+        derived = derive(snapshot)
+        if (derived.outcome and derived.outcome != execution["state"]) or (
+                derived.outcome is None and execution["state"] == "failed"):
+            execution = await self.service.settle(execution["id"])  # ended (or the safety net)
         if execution is None or execution["state"] != "running":
             self._note(f"execution {execution and execution['id']}: {execution and execution['state']}")
             return
-        snapshot = await self.store.snapshot(execution["id"])
-        derived = derive(snapshot)
         if snapshot.gating:
             for phase in derived.runnable_gates:
                 await self._start_gate(execution, phase, plan)
@@ -220,7 +240,7 @@ class Driver:
 
     async def _launch(self, execution: dict[str, Any], stage: dict[str, Any], plan: dict[str, Any]) -> None:
         launcher = self.service.launchers.find(execution["launcher"])
-        row = await self.service.start_stage(execution["id"], stage["stage_id"], execution["launcher"])
+        row = await self.service.start_stage(execution, stage["stage_id"], execution["launcher"])
         if row is None:
             return
         if launcher is None:
@@ -260,7 +280,7 @@ class Driver:
         if not isinstance(result, Outcome):
             result = Outcome("failed", f"the launcher reported {result!r}, not an Outcome")
         tail = log_tail(run.log_path, self.config.log_tail_bytes) if self.config.log_tail_bytes else None
-        if tail is not None:
+        if tail is not None and tail[0]:
             try:
                 await self.store.save_log(run.execution_id, run.stage_id, run.attempt, tail[0], tail[1])
             except Exception:

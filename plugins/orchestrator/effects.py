@@ -2,7 +2,8 @@
 
 * A stage that is ``done`` or ``skipped`` has its issue closed (a skipped one gets an
   ``observation`` comment saying so first).
-* A stage that ``failed`` gets an ``observation`` comment with the reason, once per attempt.
+* A stage that ``failed`` gets an ``observation`` comment with the reason, once per attempt
+  (written right after the transition, so a quick retry or skip does not lose it).
 * A phase whose stages are all done or skipped (and whose gate is open, with phase gating) has
   its milestone and its phase issue closed.
 
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from kernel import APIError
 
-from .state import FINISHED, derive
+from .state import FINISHED, Snapshot, derive
 
 if TYPE_CHECKING:
     from .service import OrchestratorService
@@ -56,28 +57,42 @@ class Effects:
             if exc.status != 404:
                 raise
 
-    async def apply(self, execution_id: int) -> None:
-        async with self._lock:
-            await self._apply(execution_id)
+    async def note(self, execution_id: int, stage: dict) -> None:
+        """Comment on a stage that has just failed or been skipped (once per attempt)."""
+        if stage.get("issue_id") is None or stage.get("status") not in ("failed", "skipped"):
+            return
+        try:
+            await self._note(execution_id, stage)
+        except Exception:  # the driver's next sweep tries again
+            log.exception("orchestrator: commenting on stage %s failed", stage["stage_id"])
 
-    async def _apply(self, execution_id: int) -> None:
+    async def _note(self, execution_id: int, stage: dict) -> None:
+        note = f"{stage['status']}:{stage['attempt']}"
+        if stage["noted"] == note or not await self._claim_note(execution_id, stage, note):
+            return
+        if stage["status"] == "failed":
+            text = f"[orchestrator] Stage failed (attempt {stage['attempt']}): {stage['message'] or 'no reason given'}"
+            await self._comment(stage["issue_id"], text, stage["agent_id"])
+        else:
+            await self._comment(stage["issue_id"], f"[orchestrator] Stage skipped: {stage['message'] or 'skipped'}", None)
+
+    async def apply(self, snapshot: Snapshot) -> None:
+        """Apply what ``snapshot`` (a fresh read of the rows) calls for."""
+        async with self._lock:
+            await self._apply(snapshot)
+
+    async def _apply(self, snapshot: Snapshot) -> None:
         store = self.service.store
-        snapshot = await store.snapshot(execution_id)
-        if snapshot is None or not snapshot.execution["setup_complete"]:
+        execution_id = snapshot.execution["id"]
+        if not snapshot.execution["setup_complete"]:
             return
         for stage in snapshot.stages:
             issue_id = stage["issue_id"]
             if issue_id is None:
                 continue
-            if stage["status"] == "failed":
-                note = f"failed:{stage['attempt']}"
-                if stage["noted"] != note and await self._claim_note(execution_id, stage, note):
-                    await self._comment(issue_id, f"[orchestrator] Stage failed (attempt {stage['attempt']}): "
-                                        f"{stage['message'] or 'no reason given'}", stage["agent_id"])
-            elif stage["status"] in FINISHED and not stage["issue_closed"]:
-                note = f"skipped:{stage['attempt']}"
-                if stage["status"] == "skipped" and stage["noted"] != note and await self._claim_note(execution_id, stage, note):
-                    await self._comment(issue_id, f"[orchestrator] Stage skipped: {stage['message'] or 'skipped'}", None)
+            if stage["status"] in ("failed", "skipped"):
+                await self._note(execution_id, stage)
+            if stage["status"] in FINISHED and not stage["issue_closed"]:
                 await self._close_issue(issue_id)
                 await store.update_stage(execution_id, stage["stage_id"], {"issue_closed": 1})
         for phase in derive(snapshot).closable_phases:

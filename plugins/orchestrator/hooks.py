@@ -97,7 +97,9 @@ def crosslink_register_workers(kernel):
 
 @hookimpl
 def crosslink_on_event(kernel, event):
-    """Wake the driver when an execution changes (also another instance's change, where the
-    kernel relays other instances' events)."""
+    """Wake the driver when another instance changed an execution (the kernel relays other
+    instances' events); this instance's own changes woke it already."""
     if event.channel == "execution":
-        _service(kernel).wake()
+        service = _service(kernel)
+        if not service.published_here(event):
+            service.wake()

@@ -5,8 +5,8 @@ Every state change is one transaction, serialised per execution, that changes th
 publishes its events (sent after commit) and settles the execution's state from the new rows
 (:func:`.state.derive`); afterwards the driver is woken (this instance at once; other
 instances through the ``execution`` events and their polling). Side effects on the tracking
-issues (closing, failure comments) follow from the rows (:mod:`.effects`), so none is lost to
-a crash between the two.
+issues (closing, failure comments) follow from the rows and are applied by the driver
+(:mod:`.effects`), so none is lost to a crash in between.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from kernel import APIError
@@ -80,6 +81,11 @@ def phase_view(phase: dict[str, Any], stage_ids: list[str], gating: bool) -> dic
     }
 
 
+def _changes_state(result: Any) -> bool:
+    """Whether ``apply`` changed the execution row itself (then settling reads it again)."""
+    return isinstance(result, dict) and "state" in result and "plan_id" in result
+
+
 class OrchestratorService:
     """The orchestrator; also what other plugins get as ``kernel.services.get("orchestrator")``."""
 
@@ -91,6 +97,9 @@ class OrchestratorService:
         self.launchers = Registry("launcher", "crosslink_orchestrator_launchers")
         self.effects = Effects(self)
         self._setup_waiters: dict[int, asyncio.Event] = {}
+        #: ids of the events this instance published lately (its own changes wake the driver
+        #: directly; ``crosslink_on_event`` wakes it for the others)
+        self._published: deque[int] = deque(maxlen=512)
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -125,28 +134,36 @@ class OrchestratorService:
         finally:
             self._setup_waiters.pop(execution_id, None)
 
+    def _publish(self, event) -> None:
+        self._published.append(id(event))
+        self.kernel.publish(event)
+
+    def published_here(self, event) -> bool:
+        """Whether this instance published ``event`` (so its driver was woken already)."""
+        return id(event) in self._published
+
     def _progress(self, execution: dict[str, Any], stage: dict[str, Any]) -> None:
-        self.kernel.publish(ExecutionProgress(
+        self._publish(ExecutionProgress(
             plan_id=execution["plan_id"], phase_id=stage["phase_id"], stage_id=stage["stage_id"],
             status=stage["status"], agent_id=stage["agent_id"], execution_id=execution["id"],
             message=stage["message"],
         ))
 
     def _state_event(self, execution: dict[str, Any], previous: str | None) -> None:
-        self.kernel.publish(ExecutionState(
+        self._publish(ExecutionState(
             execution_id=execution["id"], plan_id=execution["plan_id"], state=execution["state"],
             previous=previous, message=execution["message"],
         ))
 
     def _gate_event(self, execution: dict[str, Any], phase: dict[str, Any]) -> None:
-        self.kernel.publish(PhaseGate(
+        self._publish(PhaseGate(
             execution_id=execution["id"], plan_id=execution["plan_id"], phase_id=phase["phase_id"],
             status=phase["gate_status"], message=phase["gate_message"],
         ))
 
     async def _settle(self, execution: dict[str, Any]) -> dict[str, Any]:
         """Inside the execution's transaction: set its state from its rows; the new row."""
-        snapshot = await self.store.snapshot(execution["id"])
+        snapshot = await self.store.snapshot(execution["id"], execution)
         derived = derive(snapshot)
         execution = snapshot.execution
         state = execution["state"]
@@ -168,9 +185,9 @@ class OrchestratorService:
         return updated
 
     async def _change(self, execution_id: int, apply) -> Any:
-        """Run ``apply(execution)`` in the execution's transaction, then settle it; wake the
-        driver and apply the effects afterwards. ``apply`` returns its result (``None``: nothing
-        changed, no settling)."""
+        """Run ``apply(execution)`` in the execution's transaction, then settle it, and wake the
+        driver (which applies the effects on the tracking issues and launches what may start).
+        ``apply`` returns its result (``None``: nothing changed, no settling)."""
         async with self.kernel.db.transaction():
             await self.store.lock_execution(execution_id)
             execution = await self.store.execution(execution_id)
@@ -178,13 +195,11 @@ class OrchestratorService:
                 return None
             result = await apply(execution)
             if result is not None:
-                await self._settle(execution)
+                await self._settle(await self.store.execution(execution_id) if _changes_state(result) else execution)
         if result is not None:
             self.wake()
-            try:
-                await self.effects.apply(execution_id)
-            except Exception:  # the driver applies them again on its next look
-                log.exception("orchestrator: applying the effects of execution %s failed", execution_id)
+            if isinstance(result, dict) and result.get("status") in ("failed", "skipped") and "stage_id" in result:
+                await self.effects.note(execution_id, result)
         return result
 
     # --- plans ------------------------------------------------------------------------------------
@@ -570,22 +585,14 @@ class OrchestratorService:
 
     # --- used by the driver -----------------------------------------------------------------------
 
-    async def start_stage(self, execution_id: int, stage_id: str, launcher: str) -> dict[str, Any] | None:
+    async def start_stage(self, execution: dict[str, Any], stage_id: str, launcher: str) -> dict[str, Any] | None:
         """pending -> running for a launch (None when the stage is no longer pending or the
-        execution no longer running)."""
-
-        async def apply(execution):
-            if execution["state"] != "running":
-                return None
-            row = await self.store.launch_stage(execution_id, stage_id, launcher)
+        execution no longer running), in one conditional statement."""
+        async with self.kernel.db.transaction():
+            row = await self.store.launch_stage(execution["id"], stage_id, launcher, only_running=True)
             if row is not None:
                 self._progress(execution, row)
-            return row
-
-        async with self.kernel.db.transaction():
-            await self.store.lock_execution(execution_id)
-            execution = await self.store.execution(execution_id)
-            return None if execution is None else await apply(execution)
+        return row
 
     async def finish_attempt(self, execution_id: int, stage_id: str, attempt: int, outcome: Outcome) -> dict[str, Any] | None:
         """Record how a launched attempt ended (ignored when the stage moved on: reported, cancelled)."""
@@ -628,7 +635,7 @@ class OrchestratorService:
         return await self._change(execution_id, apply)
 
     async def settle(self, execution_id: int) -> dict[str, Any] | None:
-        """Set the execution's state from its rows (the driver's safety net)."""
+        """Set the execution's state from its rows (the driver, when its look says it changed)."""
         async with self.kernel.db.transaction():
             await self.store.lock_execution(execution_id)
             execution = await self.store.execution(execution_id)

@@ -3,9 +3,11 @@
 Per phase: milestone ``[Orchestrator] <phase>`` and parent issue ``[Phase] <phase>`` (priority
 high, labels ``orchestrator`` and ``phase``, in the milestone). Per stage: subissue ``[Stage]
 <stage>`` of its phase issue (priority high, labels ``orchestrator`` and ``stage``, in the
-phase's milestone) whose description holds its tasks, dependencies and estimates. Then a
+phase's milestone) whose description holds its tasks, dependencies and estimates; each issue
+is created with its labels and milestone in one transaction of the issues service. Then a
 blocker per ``depends_on`` edge. Each created id is recorded at once, so a restart in the
-middle carries on where it stopped (labels, assignments and blockers that exist are skipped).
+middle carries on where it stopped (at worst one issue created just before a crash is made
+again; blockers that exist are skipped).
 The execution driver runs this before it launches anything.
 """
 
@@ -25,14 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("crosslink.orchestrator")
 
 
-async def _label(issues: Any, issue_id: int, label: str) -> None:
-    try:
-        await issues.add_label(issue_id, label)
-    except APIError as exc:
-        if exc.status != 409:
-            raise
-
-
 async def create_tracking(store: Store, issues: Any, execution_id: int, plan: dict[str, Any]) -> None:
     """Create whatever tracking milestones, issues, labels and blockers are still missing."""
     snapshot = await store.snapshot(execution_id)
@@ -47,25 +41,21 @@ async def create_tracking(store: Store, issues: Any, execution_id: int, plan: di
             row["milestone_id"] = await issues.create_milestone(texts.milestone_name(phase), phase["description"] or None)
             await store.update_phase(execution_id, phase["id"], {"milestone_id": row["milestone_id"]})
         if row["issue_id"] is None:
-            row["issue_id"] = await issues.create(texts.phase_title(phase), texts.phase_description(plan, phase), "high")
-            await store.update_phase(execution_id, phase["id"], {"issue_id": row["issue_id"]})
-        for label in ("orchestrator", "phase"):
-            await _label(issues, row["issue_id"], label)
-        await issues.assign_milestone(row["milestone_id"], row["issue_id"])
-        await store.update_phase(execution_id, phase["id"], {"setup_done": 1})
+            row["issue_id"] = await issues.create(
+                texts.phase_title(phase), texts.phase_description(plan, phase), "high",
+                labels=("orchestrator", "phase"), milestone_id=row["milestone_id"],
+            )
+        await store.update_phase(execution_id, phase["id"], {"issue_id": row["issue_id"], "setup_done": 1})
     for phase, stage in stages_of(plan):
         row, parent = stage_rows[stage["id"]], phase_rows[phase["id"]]
         if row["setup_done"]:
             continue
         if row["issue_id"] is None:
             row["issue_id"] = await issues.create(
-                texts.stage_title(stage), texts.stage_description(plan, stage, titles), "high", parent["issue_id"]
+                texts.stage_title(stage), texts.stage_description(plan, stage, titles), "high", parent["issue_id"],
+                labels=("orchestrator", "stage"), milestone_id=parent["milestone_id"],
             )
-            await store.update_stage(execution_id, stage["id"], {"issue_id": row["issue_id"]})
-        for label in ("orchestrator", "stage"):
-            await _label(issues, row["issue_id"], label)
-        await issues.assign_milestone(parent["milestone_id"], row["issue_id"])
-        await store.update_stage(execution_id, stage["id"], {"setup_done": 1})
+        await store.update_stage(execution_id, stage["id"], {"issue_id": row["issue_id"], "setup_done": 1})
     for _, stage in stages_of(plan):
         for dependency in stage["depends_on"]:
             try:

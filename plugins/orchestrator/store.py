@@ -10,6 +10,7 @@ each other: exactly one of two racing transitions of a stage wins.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from kernel.api import to_db
@@ -41,9 +42,14 @@ EXECUTION_COLUMNS = (
 )
 
 
+@lru_cache(maxsize=4096)
+def _dependencies(text: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(text or "[]"))
+
+
 def _stage_row(row: dict[str, Any]) -> dict[str, Any]:
     row = dict(row)
-    row["depends_on"] = json.loads(row["depends_on"] or "[]")
+    row["depends_on"] = list(_dependencies(row["depends_on"]))
     row["handle"] = json.loads(row["handle"]) if row.get("handle") else {}
     for key in ("id", "execution_id", "issue_id"):
         if row.get(key) is not None:
@@ -128,11 +134,11 @@ class Store:
     # --- executions ------------------------------------------------------------------------------
 
     async def latest_execution(self) -> dict[str, Any] | None:
-        row = await self.db.fetch_one(f"SELECT {EXECUTION_COLUMNS} FROM server_orchestrator_executions ORDER BY id DESC LIMIT 1")
+        row = await self.db.fetch_point(f"SELECT {EXECUTION_COLUMNS} FROM server_orchestrator_executions ORDER BY id DESC LIMIT 1")
         return _int_keys(row, "id")
 
     async def execution(self, execution_id: int) -> dict[str, Any] | None:
-        row = await self.db.fetch_one(
+        row = await self.db.fetch_point(
             f"SELECT {EXECUTION_COLUMNS} FROM server_orchestrator_executions WHERE id = ?", [execution_id]
         )
         return _int_keys(row, "id")
@@ -140,7 +146,7 @@ class Store:
     async def active_execution(self) -> dict[str, Any] | None:
         """The newest execution that is running or paused (there is at most one)."""
         marks = ", ".join("?" * len(ACTIVE_STATES))
-        row = await self.db.fetch_one(
+        row = await self.db.fetch_point(
             f"SELECT {EXECUTION_COLUMNS} FROM server_orchestrator_executions WHERE state IN ({marks}) "
             "ORDER BY id DESC LIMIT 1",
             sorted(ACTIVE_STATES),
@@ -180,8 +186,9 @@ class Store:
 
     # --- phases and stages -----------------------------------------------------------------------
 
-    async def snapshot(self, execution_id: int) -> Snapshot | None:
-        execution = await self.execution(execution_id)
+    async def snapshot(self, execution_id: int, execution: dict[str, Any] | None = None) -> Snapshot | None:
+        """The execution's rows (``execution``: its row, when the caller has just read it)."""
+        execution = execution or await self.execution(execution_id)
         if execution is None:
             return None
         phases = await self.db.fetch_all(
@@ -232,16 +239,20 @@ class Store:
         row = await self.db.fetch_one(sql + f" RETURNING {STAGE_COLUMNS}", params)
         return None if row is None else _stage_row(row)
 
-    async def launch_stage(self, execution_id: int, stage_id: str, launcher: str) -> dict[str, Any] | None:
-        """``pending`` -> ``running`` with a new attempt; the row, or None if it was not pending."""
+    async def launch_stage(self, execution_id: int, stage_id: str, launcher: str, *,
+                           only_running: bool = False) -> dict[str, Any] | None:
+        """``pending`` -> ``running`` with a new attempt (``only_running``: only while the
+        execution is running, in the same statement); the row, or None if it did not happen."""
         now = self.now()
+        condition = (" AND EXISTS (SELECT 1 FROM server_orchestrator_executions e WHERE e.id = ? "
+                     "AND e.state = 'running')") if only_running else ""
         row = await self.db.fetch_one(
             "UPDATE server_orchestrator_stages SET status = 'running', attempt = attempt + 1, launcher = ?, "
             "agent_id = NULL, handle = NULL, message = NULL, exit_code = NULL, kill_requested = 0, started_at = ?, "
             "finished_at = NULL, run_seconds = NULL, updated_at = ? "
-            "WHERE execution_id = ? AND stage_id = ? AND status = 'pending' "
+            f"WHERE execution_id = ? AND stage_id = ? AND status = 'pending'{condition} "
             f"RETURNING {STAGE_COLUMNS}",
-            [launcher, now, now, execution_id, stage_id],
+            [launcher, now, now, execution_id, stage_id, *([execution_id] if only_running else [])],
         )
         return None if row is None else _stage_row(row)
 

@@ -131,3 +131,25 @@ async def test_milestones_through_the_service(api, service):
         with pytest.raises(APIError) as error:
             await call
         assert error.value.status == status
+
+
+async def test_create_with_labels_and_milestone_in_one_transaction(api, service):
+    milestone = await service.create_milestone("M")
+    parent = await service.create("Parent")
+    ws, conn = await open_ws(api.client, channels=["issues"])
+    try:
+        child = await service.create("Child", "d", "high", parent, labels=["stage", "orchestrator", "stage"],
+                                     milestone_id=milestone)
+        fields = [((await receive_json(conn))["field"]) for _ in range(4)]
+    finally:
+        await ws.__aexit__(None, None, None)
+    assert fields == ["created", "labels", "milestone", "subissues"]
+    detail = await api.issue(child)
+    assert detail["labels"] == ["orchestrator", "stage"] and detail["milestone"]["id"] == milestone
+    assert detail["parent_id"] == parent and detail["priority"] == "high"
+    before = (await api.get("/issues", query_string={"status": "all"}))["total"]
+    for kwargs, status in (({"milestone_id": 999}, 404), ({"labels": [""]}, 400), ({"labels": ["x" * 129]}, 400)):
+        with pytest.raises(APIError) as error:
+            await service.create("Nope", **kwargs)
+        assert error.value.status == status
+    assert (await api.get("/issues", query_string={"status": "all"}))["total"] == before  # nothing half-made
