@@ -48,7 +48,8 @@ class OrchestratorConfig(BaseModel):
     stage_command: Command | None = None
     #: Seconds a stage's command may run before its process group is killed (0: no limit).
     stage_timeout_seconds: float = Field(default=3600.0, ge=0)
-    #: Where stage (and gate) commands run; default the repository root.
+    #: Where stage (and gate) commands run: relative to the repository root (or absolute);
+    #: default the repository root.
     working_directory: str | None = None
     #: Stages running at once in one execution.
     max_parallel: int = Field(default=4, ge=1, le=1000)

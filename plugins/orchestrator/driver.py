@@ -382,11 +382,11 @@ class Driver:
         }
         if self.service.kernel.settings.token:
             env["CROSSLINK_TOKEN"] = self.service.kernel.settings.token
-        cwd = self.service.kernel.settings.repo_root
+        cwd = self.service.kernel.settings.repo_root / (self.config.working_directory or ".")
         child = None
         try:
             child = processes.spawn(processes.wrapped(self.config.gate_command, status_file), env=env,
-                                    cwd=str(self.config.working_directory or cwd), log_path=log_file)
+                                    cwd=str(cwd), log_path=log_file)
             ticks = processes.start_ticks(child.pid)
             if await processes.wait_exit(child.pid, ticks, self.config.gate_timeout_seconds):
                 code = child.poll()

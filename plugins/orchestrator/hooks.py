@@ -28,7 +28,9 @@ def _config(kernel) -> OrchestratorConfig:
 
 
 def _cwd(kernel) -> str:
-    return str(_config(kernel).working_directory or kernel.settings.repo_root)
+    """Where stage and gate commands run: ``working_directory`` (relative to the repository) or
+    the repository itself."""
+    return str(kernel.settings.repo_root / (_config(kernel).working_directory or "."))
 
 
 def _service(kernel) -> OrchestratorService:

@@ -18,7 +18,7 @@ from .schemas import (
     GateOut,
     LogOut,
     LogQuery,
-    Named,
+    NamedList,
     OkOut,
     PageQuery,
     PlanIn,
@@ -168,13 +168,13 @@ def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
         return json_response(await service.skip_gate(phase_id))
 
     @bp.get("/orchestrator/decomposers")
-    @responds(Named, 200)
+    @responds(NamedList, 200)
     async def decomposers():
         """The decomposers this server offers (``default`` marks the configured one)."""
         return json_response(service.decomposers.describe(service.config.decomposer))
 
     @bp.get("/orchestrator/launchers")
-    @responds(Named, 200)
+    @responds(NamedList, 200)
     async def launchers():
         """The launchers this server offers (``default`` marks the configured one)."""
         return json_response(service.launchers.describe(service.config.launcher))

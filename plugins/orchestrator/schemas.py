@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class DecomposeIn(BaseModel):
@@ -242,3 +242,7 @@ class Named(BaseModel):
     plugin: str
     description: str
     default: bool
+
+
+class NamedList(RootModel[list[Named]]):
+    """The decomposers or launchers this server offers (a bare array, by name)."""
