@@ -40,6 +40,7 @@ PER_PHASE = 10
 
 
 def make_plan(stages: int) -> dict:
+    """A plan of ``stages`` independent stages, 10 per phase."""
     phases = []
     for start in range(0, stages, PER_PHASE):
         count = min(PER_PHASE, stages - start)
@@ -49,6 +50,7 @@ def make_plan(stages: int) -> dict:
 
 
 def prepare(repo: Path, max_parallel: int) -> None:
+    """A new repository whose server runs ``true`` for every stage."""
     repo.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     config = repo / ".crosslink" / "server.toml"
@@ -126,6 +128,7 @@ def measure(workdir: Path, stages: int, *, cpu: int | None = 0) -> dict[str, dic
 
 
 def describe(figures: dict[int, dict]) -> list[str]:
+    """The figures in words."""
     one, four = figures[1], figures[4]
     return [
         f"{one['stages']} stages, max_parallel 1: execute -> done {one['wall_s']:.2f} s; beyond the commands' own "
@@ -138,6 +141,7 @@ def describe(figures: dict[int, dict]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.orchestrator``."""
     parser = argparse.ArgumentParser(prog="python -m bench.orchestrator", description=__doc__.split("\n")[0])
     parser.add_argument("--stages", type=int, default=100)
     parser.add_argument("--smoke", action="store_true", help="10 stages")

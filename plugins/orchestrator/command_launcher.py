@@ -44,6 +44,7 @@ def last_line(path, limit: int = 300) -> str | None:
 
 
 def describe_exit(code: int | None) -> str:
+    """How an exit status reads in a message."""
     if code is None:
         return "ended without recording its exit status"
     if code < 0:
@@ -64,6 +65,7 @@ class CommandLauncher:
         self.children: dict[tuple[int, str, int], subprocess.Popen] = {}
 
     def check(self) -> None:
+        """400 when no ``stage_command`` is configured."""
         if not self.config.stage_command:
             raise APIError(
                 400,
@@ -72,6 +74,7 @@ class CommandLauncher:
             )
 
     async def launch(self, run: StageRun) -> Launched:
+        """Start the stage's command (detached, under the status-recording wrapper)."""
         self.check()
         status_file = run.run_dir / f"{run.stage_id}.{run.attempt}.status"
         prompt_file = run.run_dir / f"{run.stage_id}.{run.attempt}.prompt.md"
@@ -100,6 +103,7 @@ class CommandLauncher:
         return Launched(handle=handle, outcome=self._watch(run, child, began))
 
     async def resume(self, run: StageRun) -> Launched:
+        """Watch a stage's process again after a restart, or read the status it left."""
         handle = run.handle
         child = self.children.get((run.execution_id, run.stage_id, run.attempt))
         if child is not None:
@@ -155,6 +159,7 @@ class CommandLauncher:
         return code
 
     async def stop(self, run: StageRun) -> None:
+        """Stop the stage's process group (only on the machine it runs on; False elsewhere)."""
         pid = run.handle.get("pid")
         if not isinstance(pid, int) or run.handle.get("machine") != processes.machine_id():
             return
@@ -162,4 +167,5 @@ class CommandLauncher:
         self._reap(run, self.children.get((run.execution_id, run.stage_id, run.attempt)))
 
     def describe(self) -> dict[str, Any]:
+        """What the launcher runs (for diagnostics)."""
         return {"stage_command": self.config.stage_command}

@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 @runtime_checkable
 class OrchestratorAPI(Protocol):
+    """What ``kernel.services.get("orchestrator")`` offers."""
     async def report_stage(self, stage_id: str, status: str, agent_id: str | None = None,
                            message: str | None = None) -> dict[str, Any]:
         """Report a stage of the latest execution: ``running`` (the agent takes a ready pending

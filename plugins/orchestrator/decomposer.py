@@ -56,6 +56,7 @@ class Registry:
                 self.add(plugin, item)
 
     def add(self, plugin: str, item: Any) -> None:
+        """Register ``item`` for ``plugin``; a clash of names is a startup error naming both."""
         name = getattr(item, "name", None)
         if not isinstance(name, str) or not NAME.match(name):
             raise StartupError(f"plugin '{plugin}' offers a {self.what} without a valid name ({name!r})")
@@ -78,9 +79,11 @@ class Registry:
         return item
 
     def find(self, name: str) -> Any | None:
+        """The object called ``name``, or ``None``."""
         return self._items.get(name)
 
     def describe(self, default: str) -> list[dict[str, Any]]:
+        """Every entry for the listing routes (``default`` marks the configured one)."""
         return [
             {
                 "name": name,
@@ -92,4 +95,5 @@ class Registry:
         ]
 
     def names(self) -> list[str]:
+        """Every name, sorted."""
         return sorted(self._items)

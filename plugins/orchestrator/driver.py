@@ -59,6 +59,7 @@ def run_dir(service: OrchestratorService, execution_id: int) -> Path:
 
 
 def log_path(service: OrchestratorService, execution_id: int, stage_id: str, attempt: int) -> Path:
+    """The log file of a stage attempt (stage ids come from the plan validator; checked anyway)."""
     if not SAFE_ID.match(stage_id):  # stage ids are made by the plan validator; never a path part else
         raise ValueError(f"unsafe stage id {stage_id!r}")
     return run_dir(service, execution_id) / f"{stage_id}.{int(attempt)}.log"
@@ -115,6 +116,7 @@ def run_for(service: OrchestratorService, execution: dict[str, Any], stage: dict
 
 
 def log_tail(path: Path, limit: int) -> tuple[int, str] | None:
+    """``(size, last limit bytes)`` of a log file, or ``None`` when there is none."""
     try:
         with open(path, "rb") as log_file:
             log_file.seek(0, os.SEEK_END)
@@ -141,15 +143,18 @@ class Driver:
         self._ctx: WorkerContext | None = None
 
     def worker(self) -> Worker:
+        """The singleton :class:`kernel.Worker` that runs this driver."""
         return Worker(DRIVER, self.run, singleton=True, stop_timeout=10.0,
                       description="Runs the orchestrator's executions: launches ready stages, watches them, gates phases")
 
     def wake(self) -> None:
+        """Look again now."""
         self.service.wake()
 
     # --- the worker -------------------------------------------------------------------------------
 
     async def run(self, ctx: WorkerContext) -> None:
+        """The worker's body: look, sleep until woken or ``poll_seconds``, until stopped."""
         self._ctx = ctx
         self._reconciled = set()
         try:
@@ -183,6 +188,7 @@ class Driver:
         return plan
 
     async def tick(self) -> None:
+        """One look at the executions (see the module docstring for the steps)."""
         execution = await self.store.latest_execution()
         if (execution is not None and execution["state"] == "cancelled" and execution["id"] not in self._finished) \
                 or time.monotonic() - self._kills_checked > KILL_CHECK_SECONDS:

@@ -30,6 +30,7 @@ log = logging.getLogger("crosslink.orchestrator")
 
 
 class Effects:
+    """Applies the effects of one application's executions (one sweep at a time)."""
     def __init__(self, service: OrchestratorService) -> None:
         self.service = service
         self._lock = asyncio.Lock()

@@ -154,6 +154,7 @@ class CommandDecomposer:
         return argv, prompt.encode()
 
     async def decompose(self, request: DecomposeRequest) -> dict[str, Any]:
+        """Run the command on the prompt (one of ``decomposer_concurrency`` slots) and parse it."""
         async with self._slots:
             stdout = await self.run(build_prompt(request.document))
         return parse_output(stdout)

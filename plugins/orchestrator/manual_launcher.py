@@ -17,13 +17,17 @@ class ManualLauncher:
     description = "Marks ready stages running; agents report running/done/failed through the API"
 
     def check(self) -> None:
+        """Always usable."""
         return None
 
     async def launch(self, run: StageRun) -> Launched:
+        """Nothing to start: the stage waits for an agent's report."""
         return Launched(handle={}, outcome=None)
 
     async def resume(self, run: StageRun) -> Launched:
+        """Nothing to pick up: the stage still waits for its report."""
         return Launched(handle=run.handle, outcome=None)
 
     async def stop(self, run: StageRun) -> None:
+        """Nothing to stop."""
         return None

@@ -250,6 +250,7 @@ def _quarter(hours: float) -> float:
 
 
 def heuristic_hours(description: str, subitems: int) -> float:
+    """The documented estimate of a task without an explicit one."""
     words = len(description.split())
     return _quarter(TASK_BASE_HOURS + HOURS_PER_SUBITEM * subitems + HOURS_PER_50_WORDS * (words // 50))
 
@@ -483,6 +484,7 @@ class MarkdownDecomposer:
     description = "The document's own structure (headings, lists, 'Depends on:', gates); no LLM"
 
     async def decompose(self, request: DecomposeRequest) -> dict[str, Any]:
+        """The raw plan of ``request.document`` (a 400 when nothing in it reads as work)."""
         root, front = parse_sections(request.document)
         plan = sections_to_plan(root, front)
         if not any(phase["stages"] for phase in plan["phases"]):

@@ -46,6 +46,7 @@ def slugify(text: str) -> str:
 
 
 def check_slug(slug: str) -> str:
+    """``slug`` if it is valid, else a 400 naming the field."""
     if not SLUG.match(slug):
         raise APIError(
             400,

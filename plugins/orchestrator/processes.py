@@ -165,4 +165,5 @@ async def stop_group(pgid: int, ticks: int | None, grace: float) -> None:
 
 
 def monotonic_age(started_at: float) -> float:
+    """Seconds since ``started_at`` (epoch seconds), never negative."""
     return max(0.0, time.time() - started_at)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 
 def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
+    """The orchestrator routes of one application."""
     bp = Blueprint("orchestrator", __name__)
 
     # --- the contract ------------------------------------------------------------------------

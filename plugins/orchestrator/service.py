@@ -105,6 +105,7 @@ class OrchestratorService:
 
     @property
     def issues(self) -> Any:
+        """The ``issues`` service (tracking issues go through it)."""
         return self.kernel.services.require("issues")
 
     def wake(self) -> None:
@@ -112,6 +113,7 @@ class OrchestratorService:
         self.kernel.workers.wake(DRIVER)
 
     def setup_finished(self, execution_id: int) -> None:
+        """The driver created the execution's tracking issues: an ``execute`` waiting for them answers."""
         waiter = self._setup_waiters.get(execution_id)
         if waiter is not None:
             waiter.set()
@@ -241,12 +243,15 @@ class OrchestratorService:
             )
 
     async def current_plan(self) -> dict[str, Any] | None:
+        """The current plan (the newest stored), or ``None``."""
         return await self.store.current_plan()
 
     async def plans(self, limit: int | None, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Stored plans, newest first, and their number."""
         return await self.store.plans(limit, offset)
 
     async def plan_record(self, plan_id: str) -> dict[str, Any]:
+        """A stored plan with its source document; 404 when unknown."""
         record = await self.store.plan_record(plan_id) if SAFE_ID.match(plan_id) else None
         if record is None:
             raise NotFound(f"Plan '{plan_id}' does not exist")
@@ -304,6 +309,7 @@ class OrchestratorService:
                 "resumed": True, "setup_complete": bool(updated["setup_complete"])}
 
     async def pause(self) -> dict[str, Any]:
+        """``running`` -> ``paused``: nothing new starts; running stages finish and are recorded."""
         latest = await self.store.latest_execution()
         if latest is None:
             raise NotFound("No execution in progress")
@@ -501,6 +507,7 @@ class OrchestratorService:
         return {"ok": True, "stage_id": stage_id, "newly_ready": newly_ready(before[0], after)}
 
     async def stage(self, stage_id: str) -> dict[str, Any]:
+        """A stage of the latest execution, as the status shows it."""
         latest, stage = await self._stage_in_latest(stage_id)
         return {**stage_view(stage), "execution_id": latest["id"], "plan_id": latest["plan_id"]}
 
@@ -626,6 +633,7 @@ class OrchestratorService:
 
     async def set_gate(self, execution_id: int, phase_id: str, changes: dict[str, Any],
                        from_statuses: tuple[str, ...]) -> dict[str, Any] | None:
+        """Change a phase's gate (from one of ``from_statuses``), with its event."""
         async def apply(execution):
             row = await self.store.update_phase(execution_id, phase_id, changes, gate_statuses=from_statuses)
             if row is not None:

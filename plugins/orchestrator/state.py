@@ -54,6 +54,7 @@ class Derived:
 
 
 def derive(snapshot: Snapshot) -> Derived:
+    """What follows from the rows (see the module docstring)."""
     stages, phases, gating = snapshot.stages, snapshot.phases, snapshot.gating
     status = {stage["stage_id"]: stage["status"] for stage in stages}
     by_phase: dict[str, list[dict[str, Any]]] = {phase["phase_id"]: [] for phase in phases}

@@ -75,6 +75,7 @@ class Store:
         self.db = kernel.db
 
     def now(self) -> str:
+        """Now, as the CLI stores timestamps."""
         return to_db(self.kernel.clock.now())
 
     async def lock_execution(self, execution_id: int) -> None:
@@ -82,11 +83,13 @@ class Store:
         await self.db.serialise(LOCK_NAMESPACE, str(execution_id))
 
     async def lock_plans(self) -> None:
+        """Inside a transaction: one writer of plans and new executions at a time."""
         await self.db.serialise(LOCK_NAMESPACE, PLANS_KEY)
 
     # --- plans -----------------------------------------------------------------------------------
 
     async def save_plan(self, plan: dict[str, Any], source: str, decomposer: str) -> None:
+        """Store a validated plan with its source document (it becomes the current plan)."""
         await StoredPlan.create(
             id=plan["id"], document_slug=plan["document_slug"], decomposer=decomposer, source_document=source,
             plan=json.dumps(plan), total_stages=plan["total_stages"], estimated_hours=plan["estimated_hours"],
@@ -104,24 +107,29 @@ class Store:
         }
 
     async def current_plan(self) -> dict[str, Any] | None:
+        """The newest stored plan, or ``None``."""
         stored = await StoredPlan.all().order_by("-seq").first()
         return None if stored is None else json.loads(stored.plan)
 
     async def current_plan_id(self) -> str | None:
+        """The newest stored plan's id, or ``None``."""
         row = await self.db.fetch_one("SELECT id FROM server_orchestrator_plans ORDER BY seq DESC LIMIT 1")
         return None if row is None else row["id"]
 
     async def plan_record(self, plan_id: str) -> dict[str, Any] | None:
+        """A stored plan with its source document and whether it is current."""
         stored = await StoredPlan.filter(id=plan_id).first()
         if stored is None:
             return None
         return self._plan_record(stored, await self.current_plan_id())
 
     async def plan(self, plan_id: str) -> dict[str, Any] | None:
+        """A stored plan, or ``None``."""
         stored = await StoredPlan.filter(id=plan_id).first()
         return None if stored is None else json.loads(stored.plan)
 
     async def plans(self, limit: int | None, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Plan summaries, newest first, and their number."""
         query = StoredPlan.all().order_by("-seq").offset(offset)
         if limit is not None:
             query = query.limit(limit)
@@ -134,10 +142,12 @@ class Store:
     # --- executions ------------------------------------------------------------------------------
 
     async def latest_execution(self) -> dict[str, Any] | None:
+        """The newest execution (what the status shows), or ``None``."""
         row = await self.db.fetch_point(f"SELECT {EXECUTION_COLUMNS} FROM server_orchestrator_executions ORDER BY id DESC LIMIT 1")
         return _int_keys(row, "id")
 
     async def execution(self, execution_id: int) -> dict[str, Any] | None:
+        """An execution's row, or ``None``."""
         row = await self.db.fetch_point(
             f"SELECT {EXECUTION_COLUMNS} FROM server_orchestrator_executions WHERE id = ?", [execution_id]
         )
@@ -154,6 +164,7 @@ class Store:
         return _int_keys(row, "id")
 
     async def create_execution(self, plan: dict[str, Any], launcher: str, max_parallel: int, gating: bool) -> int:
+        """A new ``running`` execution of ``plan`` with its phase and stage rows; its id."""
         now = self.now()
         execution = await Execution.create(
             plan_id=plan["id"], state="running", launcher=launcher, max_parallel=max_parallel,
@@ -206,6 +217,7 @@ class Store:
         )
 
     async def stage(self, execution_id: int, stage_id: str) -> dict[str, Any] | None:
+        """A stage row of an execution, or ``None``."""
         row = await self.db.fetch_one(
             f"SELECT {STAGE_COLUMNS} FROM server_orchestrator_stages WHERE execution_id = ? AND stage_id = ?",
             [execution_id, stage_id],
@@ -213,6 +225,7 @@ class Store:
         return None if row is None else _stage_row(row)
 
     async def phase(self, execution_id: int, phase_id: str) -> dict[str, Any] | None:
+        """A phase row of an execution, or ``None``."""
         row = await self.db.fetch_one(
             f"SELECT {PHASE_COLUMNS} FROM server_orchestrator_phases WHERE execution_id = ? AND phase_id = ?",
             [execution_id, phase_id],
@@ -258,6 +271,7 @@ class Store:
 
     async def update_phase(self, execution_id: int, phase_id: str, changes: dict[str, Any], *,
                            gate_statuses: tuple[str, ...] | None = None) -> dict[str, Any] | None:
+        """Change a phase (only when its gate status is one of ``gate_statuses``); the row or None."""
         sql = ("UPDATE server_orchestrator_phases SET " + ", ".join(f"{k} = ?" for k in changes)
                + " WHERE execution_id = ? AND phase_id = ?")
         params = [*changes.values(), execution_id, phase_id]
@@ -277,6 +291,7 @@ class Store:
     # --- logs ------------------------------------------------------------------------------------
 
     async def save_log(self, execution_id: int, stage_id: str, attempt: int, size: int, content: str) -> None:
+        """Keep the tail of an attempt's log (replacing an earlier copy)."""
         await self.db.execute(
             "DELETE FROM server_orchestrator_stage_logs WHERE execution_id = ? AND stage_id = ? AND attempt = ?",
             [execution_id, stage_id, attempt],
@@ -284,5 +299,6 @@ class Store:
         await StageLog.create(execution_id=execution_id, stage_id=stage_id, attempt=attempt, size=size, content=content)
 
     async def log(self, execution_id: int, stage_id: str, attempt: int) -> dict[str, Any] | None:
+        """The kept tail of an attempt's log: ``{size, content}``, or ``None``."""
         row = await StageLog.filter(execution_id=execution_id, stage_id=stage_id, attempt=attempt).first()
         return None if row is None else {"size": row.size, "content": row.content}

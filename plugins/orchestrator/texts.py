@@ -14,14 +14,17 @@ def _cut(text: str, limit: int) -> str:
 
 
 def milestone_name(phase: dict[str, Any]) -> str:
+    """``[Orchestrator] <phase title>``."""
     return _cut(f"[Orchestrator] {phase['title']}", TITLE_LIMIT)
 
 
 def phase_title(phase: dict[str, Any]) -> str:
+    """``[Phase] <phase title>``."""
     return _cut(f"[Phase] {phase['title']}", TITLE_LIMIT)
 
 
 def stage_title(stage: dict[str, Any]) -> str:
+    """``[Stage] <stage title>``."""
     return _cut(f"[Stage] {stage['title']}", TITLE_LIMIT)
 
 
@@ -38,6 +41,7 @@ def _tasks(stage: dict[str, Any]) -> list[str]:
 
 
 def phase_description(plan: dict[str, Any], phase: dict[str, Any]) -> str:
+    """The phase issue's description: the phase's description and its gate criteria."""
     parts = [phase["description"]] if phase["description"] else []
     if phase["gate_criteria"]:
         parts.append("## Gate criteria\n" + "\n".join(f"- [ ] {c}" for c in phase["gate_criteria"]))
