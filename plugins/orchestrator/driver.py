@@ -41,6 +41,7 @@ from .launcher import LaunchFailed, Outcome, StageGone, StageRun
 from .plan import stages_of
 from .service import DRIVER, SAFE_ID
 from .setup import create_tracking
+from .store import handle_of
 from .state import ACTIVE_STATES, derive
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def run_for(service: OrchestratorService, execution: dict[str, Any], stage: dict
         stage_id=stage["stage_id"], title=stage["title"], attempt=stage["attempt"], issue_id=stage["issue_id"],
         prompt=prompt, environment=environment, run_dir=run_dir(service, execution["id"]),
         log_path=log_path(service, execution["id"], stage["stage_id"], stage["attempt"]), timeout=timeout,
-        started_at=started.timestamp() if started else time.time(), handle=dict(stage.get("handle") or {}),
+        started_at=started.timestamp() if started else time.time(), handle=handle_of(stage),
     )
 
 

@@ -49,12 +49,19 @@ def _dependencies(text: str | None) -> tuple[str, ...]:
 
 def _stage_row(row: dict[str, Any]) -> dict[str, Any]:
     row = dict(row)
-    row["depends_on"] = list(_dependencies(row["depends_on"]))
-    row["handle"] = json.loads(row["handle"]) if row.get("handle") else {}
+    row["depends_on"] = list(_dependencies(row["depends_on"]))  # ``handle`` stays JSON text: see handle_of
     for key in ("id", "execution_id", "issue_id"):
         if row.get(key) is not None:
             row[key] = int(row[key])
     return row
+
+
+def handle_of(stage: dict[str, Any]) -> dict[str, Any]:
+    """A stage row's launcher handle as a dict (rows keep it as JSON text: most never need it)."""
+    handle = stage.get("handle")
+    if isinstance(handle, dict):
+        return dict(handle)
+    return json.loads(handle) if handle else {}
 
 
 def _int_keys(row: dict[str, Any] | None, *keys: str) -> dict[str, Any] | None:
