@@ -290,23 +290,25 @@ class IssuesService:
                     else f"Parent issue #{parent_id} does not exist"
                 )
                 raise APIError(missing_parent_status, detail)
-            if milestone_id is not None and await self.db.fetch_one(
-                "SELECT id FROM milestones WHERE id = ?", [milestone_id]
-            ) is None:
-                raise APIError(404, f"Milestone #{milestone_id} does not exist")
             issue_id = await self.db.insert(
                 store.INSERT_ISSUE,
                 [title, description, priority, parent_id, now, now, str(uuid.uuid4()), created_by],
             )
             self._emit(issue_id, "created")
-            for label in dict.fromkeys(labels):
-                await self.db.execute("INSERT INTO labels (issue_id, label) VALUES (?, ?)", [issue_id, label])
-            if labels:
+            unique = list(dict.fromkeys(labels))
+            if unique:
+                rows = ", ".join("(?, ?)" for _ in unique)
+                await self.db.execute(f"INSERT INTO labels (issue_id, label) VALUES {rows}",
+                                      [value for label in unique for value in (issue_id, label)])
                 self._emit(issue_id, "labels")
             if milestone_id is not None:
-                await self.db.execute(
-                    "INSERT INTO milestone_issues (milestone_id, issue_id) VALUES (?, ?)", [milestone_id, issue_id]
+                linked = await self.db.fetch_all(
+                    "INSERT INTO milestone_issues (milestone_id, issue_id) SELECT id, ? FROM milestones WHERE id = ? "
+                    "RETURNING issue_id",
+                    [issue_id, milestone_id],
                 )
+                if not linked:  # the transaction is rolled back: no issue is left behind
+                    raise APIError(404, f"Milestone #{milestone_id} does not exist")
                 self._emit(issue_id, "milestone")
             if parent_id is not None:
                 self._emit(parent_id, "subissues")
