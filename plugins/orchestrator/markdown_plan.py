@@ -49,16 +49,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from markdown_it import MarkdownIt
-from markdown_it.tree import SyntaxTreeNode
-from mdit_py_plugins.front_matter import front_matter_plugin
 
 from kernel import APIError
 
 from .decomposer import DecomposeRequest
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.tree import SyntaxTreeNode
 
 PHASE_WORDS = re.compile(
     r"^\s*(phase|milestone|stage|step|part|iteration|sprint|release|week)\s+"
@@ -99,7 +101,15 @@ HOURS_PER_SUBITEM = 0.5
 HOURS_PER_50_WORDS = 0.25
 TASK_CAP_HOURS = 8.0
 
-_PARSER = MarkdownIt("commonmark").use(front_matter_plugin).enable("table")
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    """CommonMark with front matter and tables (imported on first use: not at server start)."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.front_matter import front_matter_plugin
+
+    return MarkdownIt("commonmark").use(front_matter_plugin).enable("table")
 
 
 # --- the document as sections ----------------------------------------------------------------
@@ -202,7 +212,9 @@ def parse_sections(document: str) -> tuple[Section, dict[str, Any]]:
     root = Section(level=0, title="")
     front: dict[str, Any] = {}
     stack = [root]
-    for node in SyntaxTreeNode(_PARSER.parse(document)).children:
+    from markdown_it.tree import SyntaxTreeNode
+
+    for node in SyntaxTreeNode(_parser().parse(document)).children:
         if node.type == "front_matter":
             try:
                 loaded = yaml.safe_load(node.content)

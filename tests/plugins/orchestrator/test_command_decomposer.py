@@ -86,7 +86,7 @@ async def test_a_command_that_is_not_executable_is_a_503(config, make_api):
 
 async def test_a_hanging_command_is_killed_at_the_timeout_and_others_are_served_meanwhile(config, make_api, tmp_path):
     pid_file = tmp_path / "llm.pid"
-    config(decomposer="command", decomposer_command=llm("llm_hang.py", str(pid_file)), decomposer_timeout_seconds=1.5)
+    config(decomposer="command", decomposer_command=llm("llm_hang.py", str(pid_file)), decomposer_timeout_seconds=5)
     api = await make_api()
     decomposition = asyncio.ensure_future(api.post("/orchestrator/decompose", {"document": DOC}))
     for _ in range(500):
@@ -98,7 +98,7 @@ async def test_a_hanging_command_is_killed_at_the_timeout_and_others_are_served_
     assert (await api.get("/health"))["status"] == "ok"
     assert (await api.status())["state"] == "idle"
     assert not decomposition.done()
-    body = assert_error(await decomposition, 504, "did not finish within 1.5 s", "killed")
+    body = assert_error(await decomposition, 504, "did not finish within 5 s", "killed")
     assert body["cause"] == "timeout"
     with pytest.raises(ProcessLookupError):  # killed, and reaped
         os.kill(pid, 0)
