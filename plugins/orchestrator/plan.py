@@ -168,7 +168,8 @@ def build_plan(raw: Any, *, slug: str, created_at: str, plan_id: str | None = No
         stage.data["depends_on"] = stage.depends_on
     total_hours = round(sum(stage.data["complexity_hours"] for stage in stages), 2)
     given = raw.get("estimated_hours")
-    estimated = round(float(given), 2) if isinstance(given, (int, float)) and not isinstance(given, bool) and given > 0 else total_hours
+    given_hours = isinstance(given, (int, float)) and not isinstance(given, bool) and given > 0
+    estimated = round(float(given), 2) if given_hours else total_hours
     title = raw.get("title")
     return {
         "id": plan_id,

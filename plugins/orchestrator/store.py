@@ -150,7 +150,9 @@ class Store:
 
     async def latest_execution(self) -> dict[str, Any] | None:
         """The newest execution (what the status shows), or ``None``."""
-        row = await self.db.fetch_point(f"SELECT {EXECUTION_COLUMNS} FROM server_orchestrator_executions ORDER BY id DESC LIMIT 1")
+        row = await self.db.fetch_point(
+            f"SELECT {EXECUTION_COLUMNS} FROM server_orchestrator_executions ORDER BY id DESC LIMIT 1"
+        )
         return _int_keys(row, "id")
 
     async def execution(self, execution_id: int) -> dict[str, Any] | None:
