@@ -80,7 +80,8 @@ async def run_once(url: str, stages: int, pid: int | None = None) -> dict:
         try:
             await ws.recv()
             await ws.send(json.dumps({"type": "subscribe", "channels": ["execution"]}))
-            await ws.recv()
+            while json.loads(await ws.recv())["type"] != "subscribed":
+                pass
             cpu_before = cpu_seconds(pid) if pid else (0.0, 0.0)
             began = time.perf_counter()
             answer = await http.post("/orchestrator/execute", json={})

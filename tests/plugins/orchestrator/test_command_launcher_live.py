@@ -87,7 +87,12 @@ class Live:
         ws = await websockets.connect(f"{self.server.ws_url}?token={TOKEN}")
         await ws.recv()  # hello
         await ws.send(json.dumps({"type": "subscribe", "channels": ["execution"]}))
-        assert json.loads(await ws.recv())["type"] == "subscribed"
+        while True:  # until the subscription holds, every channel's events arrive (a restarted
+            message = json.loads(await ws.recv())  # server may be closing issues already)
+            if message["type"] == "subscribed":
+                break
+            if message["type"] in ("execution_progress", "execution_state"):
+                self.events.append(message)
 
         async def read():
             try:
