@@ -78,7 +78,8 @@ class Effects:
             await self._comment(stage["issue_id"], f"[orchestrator] Stage skipped: {stage['message'] or 'skipped'}", None)
 
     async def apply(self, snapshot: Snapshot) -> None:
-        """Apply what ``snapshot`` (a fresh read of the rows) calls for."""
+        """Apply what ``snapshot`` (a fresh read of the rows) calls for, and mark it in the
+        snapshot too (so what is derived from it next knows)."""
         async with self._lock:
             await self._apply(snapshot)
 
@@ -96,6 +97,7 @@ class Effects:
             if stage["status"] in FINISHED and not stage["issue_closed"]:
                 await self._close_issue(issue_id)
                 await store.update_stage(execution_id, stage["stage_id"], {"issue_closed": 1})
+                stage["issue_closed"] = 1  # the caller derives from this snapshot next
         for phase in derive(snapshot).closable_phases:
             if phase["milestone_id"] is not None:
                 try:
@@ -105,3 +107,4 @@ class Effects:
                         raise
             await self._close_issue(phase["issue_id"])
             await store.update_phase(execution_id, phase["phase_id"], {"closed": 1})
+            phase["closed"] = 1

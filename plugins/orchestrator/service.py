@@ -485,11 +485,11 @@ class OrchestratorService:
         """``pending`` or ``failed`` -> ``skipped`` (counts as finished for what depends on it)."""
         latest, _ = await self._stage_in_latest(stage_id)
         current = await self.store.current_plan_id()
-        before: list = []
+        ready: list[str] = []
 
         async def apply(execution):
             self._check_open(execution, current, "skip")
-            before.append(derive(await self.store.snapshot(execution["id"])))
+            before = derive(await self.store.snapshot(execution["id"], execution))
             row = await self.store.update_stage(
                 execution["id"], stage_id,
                 {"status": "skipped", "finished_at": self.store.now(), "message": message or "skipped"},
@@ -500,11 +500,12 @@ class OrchestratorService:
                 raise APIError(400, f"Cannot skip stage: '{stage_id}' is {stage['status']}; only a pending or "
                                "failed stage can be skipped")
             self._progress(execution, row)
+            # in the same transaction: what this skip made ready, and nothing else
+            ready.extend(newly_ready(before, derive(await self.store.snapshot(execution["id"], execution))))
             return row
 
         await self._change(latest["id"], apply)
-        after = derive(await self.store.snapshot(latest["id"]))
-        return {"ok": True, "stage_id": stage_id, "newly_ready": newly_ready(before[0], after)}
+        return {"ok": True, "stage_id": stage_id, "newly_ready": ready}
 
     async def stage(self, stage_id: str) -> dict[str, Any]:
         """A stage of the latest execution, as the status shows it."""

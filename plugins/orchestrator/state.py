@@ -7,7 +7,7 @@ ended. Pure functions over one consistent read of the rows (:class:`Snapshot`).
 * A phase's gate may run (phase gating) when every stage of the phase is done or skipped and
   the earlier gates are open.
 * The execution is **done** when every stage is done or skipped (and, with gating, every gate
-  is open); it has **failed** when nothing runs and nothing can start any more while a stage or
+  is open) and their tracking issues and milestones are closed; it has **failed** when nothing runs and nothing can start any more while a stage or
   a gate has failed (a retry or a skip brings it back to ``running``).
 """
 
@@ -92,7 +92,11 @@ def derive(snapshot: Snapshot) -> Derived:
         phases[-1]["phase_id"] if phases else None,
     )
     if all(finished.values()) and all(gate_open.values()):
-        derived.outcome = "done"
+        # done once the tracking issues and milestones are closed too (the driver closes them)
+        closing = any(s["status"] in FINISHED and s["issue_id"] is not None and not s["issue_closed"] for s in stages)
+        closing = closing or any(not p["closed"] and (p["issue_id"] is not None or p["milestone_id"] is not None)
+                                 for p in phases)
+        derived.outcome = None if closing else "done"
     elif not (derived.running or derived.gates_running or derived.launchable or derived.runnable_gates):
         failed = [s for s in stages if s["status"] == "failed"]
         failed_gates = [p for p in phases if p["gate_status"] == "failed"]
