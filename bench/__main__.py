@@ -3,7 +3,9 @@
 Full run (``make bench``): the ASGI server comparison, then for each data size (10k and 100k
 issues) a generated repository served by ``crosslink serve`` pinned to CPU 0 and measured with
 wrk pinned to CPU 1: throughput against the bare Quart hello ceiling, single-connection
-latencies, WebSocket fan-out to 1,000 clients, cold start and resident memory. Smoke run
+latencies, WebSocket fan-out to 1,000 clients, cold start and resident memory; and the
+orchestrator's scheduling overhead for a plan of 100 stages of ``true`` (``bench/orchestrator.py``,
+also runnable alone as ``python -m bench.orchestrator``). Smoke run
 (``make bench-smoke``): the same steps on a few hundred issues, once each and briefly, with
 the asyncio load client (needs nothing beyond ``pip install -e '.[test]'``).
 """
@@ -25,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
 
-from . import fanout, load, servers
+from . import fanout, load, orchestrator, servers
 from .generate import generate
 from .load import get, post
 from .report import (Results, Row, Target, flaws, num, console, evaluate, load_average, machine, markdown,
@@ -36,9 +38,9 @@ RESULTS = ROOT / "bench" / "results"
 SERVER_CPU, LOAD_CPU = 0, 1
 
 FULL = dict(sizes=[10_000, 100_000], runs=3, throughput_s=10, latency_s=5, warmup_s=2, connections=32,
-            subscribers=1000, fanout_rounds=20, cold_starts=5, tool="wrk", servers=True)
+            subscribers=1000, fanout_rounds=20, cold_starts=5, tool="wrk", servers=True, orchestrator_stages=100)
 SMOKE = dict(sizes=[300], runs=1, throughput_s=0.5, latency_s=0.3, warmup_s=0, connections=4,
-             subscribers=20, fanout_rounds=3, cold_starts=1, tool="python", servers=False)
+             subscribers=20, fanout_rounds=3, cold_starts=1, tool="python", servers=False, orchestrator_stages=10)
 
 
 class Bench:
@@ -114,6 +116,19 @@ class Bench:
             memory = server.memory()
         self.results.add("memory", None, "idle RSS", memory, "a new repository, after start-up and 5 health checks")
         self.say(f"cold start (new repo) {median(times) * 1000:.0f} ms; idle RSS {memory['rss_mb']:.1f} MB")
+
+    def orchestrator(self) -> None:
+        """The orchestrator's scheduling overhead per stage (``bench/orchestrator.py``)."""
+        stages = self.plan.get("orchestrator_stages", 100)
+        figures = orchestrator.measure(self.workdir, stages, cpu=SERVER_CPU)
+        one, four = figures[1], figures[4]
+        self.results.add("orchestrator", None, f"orchestrator, {stages} stages, 1 at a time",
+                         {**one, "p50_ms": None},
+                         "stages of `true`, max_parallel 1: execute -> done, less the commands' own run time")
+        self.results.add("orchestrator", None, f"orchestrator, {stages} stages, 4 at a time",
+                         {**four, "p50_ms": None}, "stages of `true`, max_parallel 4: execute -> done")
+        for line in orchestrator.describe(figures):
+            self.say(line)
 
     def server_comparison(self) -> None:
         repo = self.workdir / "servers"
@@ -327,6 +342,8 @@ def targets(plan: dict) -> list[Target]:
         Target(f"cold start {label}", "startup", big, "cold start", "started_s", 1.0, unit="s"),
         Target("cold start, new repository", "startup", None, "cold start, new repository", "started_s", 1.0, unit="s"),
         Target("idle RSS", "memory", None, "idle RSS", "rss_mb", 100, unit="MB"),
+        Target("orchestrator overhead per stage", "orchestrator", None,
+               f"orchestrator, {plan.get('orchestrator_stages', 100)} stages, 1 at a time", "overhead_ms", 20),
     ]
     return found
 
@@ -401,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     try:
         bench.startup_without_data()
+        bench.guarded(bench.orchestrator)
         if plan["servers"]:
             bench.server_comparison()
         for n in plan["sizes"]:

@@ -176,7 +176,8 @@ def console(results: Results, verdicts: list[dict]) -> str:
         ratio = f"{f['ratio'] * 100:.0f}%" if "ratio" in f else ""
         other = ", ".join(f"{k}={num(v)}" for k, v in f.items()
                           if k in ("started_s", "rss_mb", "peak_mb", "last_p50_ms", "last_p99_ms", "missing",
-                                   "seconds", "queued", "errors", "unexpected", "unanswered_runs") and v not in (0, None)
+                                   "seconds", "queued", "errors", "unexpected", "unanswered_runs", "overhead_ms",
+                                   "per_stage_ms", "server_cpu_ms", "wall_s") and v not in (0, None)
                           or k in ("last_p50_ms", "last_p99_ms") and v is not None)
         lines.append(f"{row.section:<11} {size_name(row.size):>5}  {row.name[:44]:<44} {num(f.get('rps')):>8} {ratio:>6} "
                      f"{num(f.get('p50_ms')):>8} {num(f.get('p99_ms')):>8}  {other}")
@@ -271,6 +272,10 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
         if other:
             out.append(_table(["measurement", "figures", "how"], [
                 [r.name, _describe(r), r.detail] for r in other]))
+    orchestrating = [r for r in results.rows if r.section == "orchestrator"]
+    if orchestrating:
+        out += ["", "## Orchestrator scheduling", ""]
+        out.append(_table(["measurement", "figures", "how"], [[r.name, _describe(r), r.detail] for r in orchestrating]))
     general = [r for r in results.rows if r.size is None and r.section in ("startup", "memory")]
     if general:
         out += ["", "## Start-up and memory without data", ""]
@@ -302,6 +307,10 @@ def _describe(row: Row) -> str:
                 f"{f['missing']} missing; {f['rounds']} rounds × {f['runs']} runs")
     if row.section == "index":
         return f"{num(f['seconds'])} s (HTTP {f['status']}) with {f['queued']:,} new issues queued for the index"
+    if row.section == "orchestrator":
+        return (f"{num(f['wall_s'])} s in all: {num(f['per_stage_ms'])} ms per stage, {num(f['overhead_ms'])} ms beyond "
+                f"the commands' own {num(f['command_ms'])} ms (creating the tracking issues {num(f['setup_ms'])} ms); "
+                f"server CPU {num(f['server_cpu_ms'])} ms per stage")
     if row.section == "startup":
         return f"median {num(f['started_s'] * 1000)} ms (runs: {', '.join(f'{x * 1000:.0f}' for x in f['runs'])} ms)"
     return f"RSS {num(f['rss_mb'])} MB (peak {num(f['peak_mb'])} MB)"
@@ -339,6 +348,13 @@ METHOD = """
   (`bench/fanout.py`, minimal RFC 6455 clients that timestamp a frame when it is read); each round,
   0.2 s apart, adds a comment; the figure is the time from the comment request's response to the
   last client's receipt of the `issue_updated` event (p50/p99 over rounds), and to each receipt.
+* **Orchestrator.** `crosslink serve` on a new repository with the `command` launcher and
+  `stage_command = ["true"]`; a plan of 100 independent stages (10 per phase) is stored, then
+  `POST /orchestrator/execute` is timed until `execution_state: done` arrives on a WebSocket. With
+  `max_parallel = 1` the stages run one after the other, so the wall time less the sum of the
+  stages' `run_seconds` (the wrapper shell and `true`, from spawn to the exit being seen) is the
+  orchestrator's own cost: tracking issues, transitions, events, closing issues and milestones,
+  deciding what runs next. The server's CPU time per stage is given too (`/proc/<pid>/stat`).
 * **Start-up and memory.** Cold start: from spawning `crosslink serve` to the first 200 on
   `/api/v1/health`, polled every 2 ms (operating system caches warm). Resident memory: `VmRSS` of the
   server process, idle (a new repository, after start-up and a few health checks) and after the whole

@@ -19,6 +19,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "sessions": "plugins.sessions.hooks",
     "sync": "plugins.sync.hooks",
     "dashboard": "plugins.dashboard.hooks",
+    "orchestrator": "plugins.orchestrator.hooks",
 }
 
 INTERFACES: frozenset[str] = frozenset({"dashboard", "mcp"})

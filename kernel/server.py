@@ -33,11 +33,13 @@ def _format_host(host: str) -> str:
 class AnnouncingServer(uvicorn.Server):
     """A uvicorn server that prints the real URL (also for ``--port 0``) once it listens."""
 
-    def __init__(self, config: uvicorn.Config, plugins: list[str], token: bool, kernel: Kernel | None) -> None:
+    def __init__(self, config: uvicorn.Config, plugins: list[str], token: bool, kernel: Kernel | None,
+                 settings: Settings | None = None) -> None:
         super().__init__(config)
         self._kernel = kernel
         self._plugins = plugins
         self._token = token
+        self._settings = settings
 
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets)
@@ -45,6 +47,8 @@ class AnnouncingServer(uvicorn.Server):
             return
         port = self.servers[0].sockets[0].getsockname()[1]
         base = f"http://{_format_host(self.config.host)}:{port}"
+        if self._settings is not None:
+            self._settings.listening_url = base
         lines = [
             f"crosslink serve: listening on {base}",
             f"  API:       {base}/api/v1/health",
@@ -81,7 +85,7 @@ def run(app: Quart, settings: Settings, plugins: list[str], log_level: str = "in
         timeout_graceful_shutdown=10,
     )
     kernel = app.extensions.get("crosslink")
-    server = AnnouncingServer(config, plugins, token=bool(settings.token), kernel=kernel)
+    server = AnnouncingServer(config, plugins, token=bool(settings.token), kernel=kernel, settings=settings)
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown

@@ -94,6 +94,9 @@ class Settings:
     event_retention_count: int = 100_000
     clock: Clock = field(default_factory=Clock)
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The URL the server really listens on (``http://127.0.0.1:<port>``, also for ``--port 0``),
+    #: set by the server once its socket is bound; ``None`` before that and for in-process apps.
+    listening_url: str | None = None
 
     @classmethod
     def for_repo(cls, start: Path | str | None = None, **overrides: Any) -> Settings:

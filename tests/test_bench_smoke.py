@@ -26,7 +26,8 @@ def test_smoke_mode_prints_the_table():
     assert "measurement" in out and "targets:" in out, out[-3000:]
     for name in ("bare Quart hello (ceiling)", "GET /issues/:id", "GET /issues, filtered, 50 items",
                  "search, medium word", "ready", "blocked", "tree", "create issue", "add comment",
-                 "add blocker, cycle refused", "WebSocket fan-out", "cold start", "idle RSS"):
+                 "add blocker, cycle refused", "WebSocket fan-out", "cold start", "idle RSS",
+                 "orchestrator, 10 stages, 1 at a time", "orchestrator overhead per stage"):
         assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"
 
 
@@ -72,3 +73,12 @@ def test_dashboard_benchmark_smoke_mode_prints_its_table():
     assert "dashboard pages on 300 issues" in out, out[-3000:]
     for name in ("overview", "issues, open, page 1", "issues, ready", "issue detail (100 descendants)"):
         assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"
+
+
+def test_the_orchestrator_benchmark_runs_alone():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "bench.orchestrator", "--smoke"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "10 stages, max_parallel 1: execute -> done" in done.stdout and "ms per stage" in done.stdout
+    assert "target: scheduling overhead <= 20 ms per stage" in done.stdout

@@ -8,6 +8,7 @@ let through unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -65,4 +66,60 @@ class IssuesAPI(Protocol):
         :raises kernel.APIError: 404 when the issue does not exist; 400 for blank or oversized
             content or an unknown ``kind`` (one of note, plan, decision, observation, blocker,
             resolution, result, intervention).
+        """
+
+    async def create(
+        self,
+        title: str,
+        description: str | None = None,
+        priority: str = "medium",
+        parent_id: int | None = None,
+        *,
+        created_by: str | None = None,
+        labels: Sequence[str] = (),
+        milestone_id: int | None = None,
+    ) -> int:
+        """Create an issue (a subissue when ``parent_id`` is given), with ``labels`` and in the
+        milestone ``milestone_id`` in the same transaction; emit ``issue_updated`` (``created``,
+        ``labels``, ``milestone``, and ``subissues`` on the parent). Return its id.
+
+        :raises kernel.APIError: 400 when ``parent_id`` names no issue, 404 when
+            ``milestone_id`` names no milestone.
+        """
+
+    async def set_status(self, issue_id: int, status: str) -> bool:
+        """Close (``"closed"``) or reopen (``"open"``) an issue; a no-op when it already is.
+
+        :return: True if the status changed (and ``issue_updated{field: "status"}`` went out).
+        :raises kernel.APIError: 404 when the issue does not exist.
+        """
+
+    async def add_label(self, issue_id: int, label: str) -> None:
+        """Add a label. :raises kernel.APIError: 404 unknown issue, 409 already labelled."""
+
+    async def add_blocker(self, issue_id: int, blocker_id: int) -> None:
+        """Record that ``issue_id`` is blocked by ``blocker_id``.
+
+        :raises kernel.APIError: 404 when either issue is missing, 400 for a self-block or a
+            cycle, 409 when the edge exists.
+        """
+
+    async def create_milestone(self, name: str, description: str | None = None) -> int:
+        """Create an open milestone; return its id. :raises kernel.APIError: 400 blank name."""
+
+    async def get_milestone(self, milestone_id: int) -> dict[str, Any] | None:
+        """The MilestoneDetail (``{id, name, description, status, created_at, closed_at,
+        issue_count, completed_count, progress_percent}``), or ``None``."""
+
+    async def assign_milestone(self, milestone_id: int, issue_id: int) -> bool:
+        """Move the issue into the milestone (an issue is in at most one).
+
+        :return: True if its milestone changed (``issue_updated{field: "milestone"}``).
+        :raises kernel.APIError: 404 when the milestone or the issue does not exist.
+        """
+
+    async def set_milestone_status(self, milestone_id: int, status: str) -> bool:
+        """Close (``"closed"``) or reopen (``"open"``) a milestone; True if it changed.
+
+        :raises kernel.APIError: 404 unknown milestone, 400 another status.
         """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -149,6 +150,33 @@ class IssuesService:
             raise APIError(400, detail, fields=fields) from None
         return await self.create_comment(issue_id, data)
 
+    # --- milestones, for other plugins (the routes call ``self.milestones`` directly) --------
+
+    async def create_milestone(self, name: str, description: str | None = None) -> int:
+        """Create an open milestone; return its id."""
+        if not isinstance(name, str) or not name.strip():
+            raise APIError(400, "name: a milestone needs a non-empty name")
+        return await self.milestones.create(name, description)
+
+    async def get_milestone(self, milestone_id: int) -> dict[str, Any] | None:
+        """The MilestoneDetail of ``GET /milestones/{id}``, or ``None``."""
+        try:
+            return await self.milestones.get(milestone_id)
+        except APIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def assign_milestone(self, milestone_id: int, issue_id: int) -> bool:
+        """Move the issue into the milestone (out of any other); True if that changed anything."""
+        return await self.milestones.assign(milestone_id, issue_id)
+
+    async def set_milestone_status(self, milestone_id: int, status: str) -> bool:
+        """Close (``closed``) or reopen (``open``) a milestone; True if it changed."""
+        if status not in ("open", "closed"):
+            raise APIError(400, f"status: must be 'open' or 'closed', not {status!r}")
+        return await self.milestones.set_status(milestone_id, status)
+
     # --- reading -----------------------------------------------------------------------------
 
     async def list(
@@ -245,9 +273,15 @@ class IssuesService:
         *,
         missing_parent_status: int = 400,
         created_by: str | None = None,
+        labels: Sequence[str] = (),
+        milestone_id: int | None = None,
     ) -> int:
-        """Insert an issue (and tell the parent's watchers); return its id."""
+        """Insert an issue (and tell the parent's watchers); return its id. ``labels`` and
+        ``milestone_id`` are set in the same transaction (for other plugins creating many)."""
         now = self._now()
+        for label in labels:
+            if not isinstance(label, str) or not label.strip() or len(label) > 128:
+                raise APIError(400, f"labels: {label!r} is not a label (1-128 characters)")
         async with self.db.transaction():
             if parent_id is not None and await self._status_of(parent_id, lock=True) is None:
                 detail = (
@@ -261,6 +295,21 @@ class IssuesService:
                 [title, description, priority, parent_id, now, now, str(uuid.uuid4()), created_by],
             )
             self._emit(issue_id, "created")
+            unique = list(dict.fromkeys(labels))
+            if unique:
+                rows = ", ".join("(?, ?)" for _ in unique)
+                await self.db.execute(f"INSERT INTO labels (issue_id, label) VALUES {rows}",
+                                      [value for label in unique for value in (issue_id, label)])
+                self._emit(issue_id, "labels")
+            if milestone_id is not None:
+                linked = await self.db.fetch_all(
+                    "INSERT INTO milestone_issues (milestone_id, issue_id) SELECT id, ? FROM milestones WHERE id = ? "
+                    "RETURNING issue_id",
+                    [issue_id, milestone_id],
+                )
+                if not linked:  # the transaction is rolled back: no issue is left behind
+                    raise APIError(404, f"Milestone #{milestone_id} does not exist")
+                self._emit(issue_id, "milestone")
             if parent_id is not None:
                 self._emit(parent_id, "subissues")
         self.search.written()

@@ -163,9 +163,9 @@ async def test_unknown_plugin_name_lists_the_available_ones(settings_factory):
 
 
 async def test_disabling_a_plugin_that_is_not_installed_is_harmless(notes_builtin, app_factory, caplog):
-    server = await app_factory(plugins="all,-orchestrator")
+    server = await app_factory(plugins="all,-dashboard")
     assert (await server.client.get("/api/v1/notes/count")).status_code == 200
-    assert "disables 'orchestrator', which is not installed" in caplog.text
+    assert "disables 'dashboard', which is not installed" in caplog.text
 
 
 async def test_two_plugins_with_one_event_type_refuse_to_start(settings_factory):

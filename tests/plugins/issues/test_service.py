@@ -91,3 +91,65 @@ async def test_reads_after_an_outside_write_see_it(api, service, backend):
         await api.kernel.db.execute("UPDATE issues SET title = 'written by the CLI' WHERE id = ?", [issue_id])
     assert (await service.get(issue_id))["title"] == "written by the CLI"
     assert (await api.issue(issue_id))["title"] == "written by the CLI"
+
+
+async def test_writes_other_plugins_use_match_the_routes(api, service):
+    parent = await service.create("Phase", "the phase", "high")
+    child = await service.create("Stage", None, "high", parent)
+    other = await service.create("Other stage", parent_id=parent)
+    await service.add_label(child, "stage")
+    with pytest.raises(APIError) as duplicate:
+        await service.add_label(child, "stage")
+    assert duplicate.value.status == 409
+    await service.add_blocker(other, child)
+    with pytest.raises(APIError) as cycle:
+        await service.add_blocker(child, other)
+    assert cycle.value.status == 400 and "cycle" in cycle.value.detail
+    detail = await api.issue(other)
+    assert detail["parent_id"] == parent and detail["blockers"] == [child]
+    assert (await api.issue(child))["labels"] == ["stage"]
+    assert await service.set_status(child, "closed") is True
+    assert await service.set_status(child, "closed") is False
+    assert (await api.issue(child))["status"] == "closed"
+
+
+async def test_milestones_through_the_service(api, service):
+    milestone = await service.create_milestone("[Orchestrator] Phase 1", "first phase")
+    issue = await api.create("work")
+    assert await service.assign_milestone(milestone, issue) is True
+    assert await service.assign_milestone(milestone, issue) is False
+    detail = await service.get_milestone(milestone)
+    assert detail == await api.get(f"/milestones/{milestone}")
+    assert (detail["name"], detail["issue_count"], detail["status"]) == ("[Orchestrator] Phase 1", 1, "open")
+    assert (await api.issue(issue))["milestone"]["id"] == milestone
+    assert await service.set_milestone_status(milestone, "closed") is True
+    assert await service.set_milestone_status(milestone, "closed") is False
+    assert (await api.get(f"/milestones/{milestone}"))["status"] == "closed"
+    assert await service.get_milestone(9999) is None
+    for call, status in ((service.assign_milestone(9999, issue), 404), (service.set_milestone_status(milestone, "done"), 400),
+                         (service.create_milestone("  "), 400), (service.assign_milestone(milestone, 9999), 404)):
+        with pytest.raises(APIError) as error:
+            await call
+        assert error.value.status == status
+
+
+async def test_create_with_labels_and_milestone_in_one_transaction(api, service):
+    milestone = await service.create_milestone("M")
+    parent = await service.create("Parent")
+    ws, conn = await open_ws(api.client, channels=["issues"])
+    try:
+        child = await service.create("Child", "d", "high", parent, labels=["stage", "orchestrator", "stage"],
+                                     milestone_id=milestone)
+        fields = [((await receive_json(conn))["field"]) for _ in range(4)]
+    finally:
+        await ws.__aexit__(None, None, None)
+    assert fields == ["created", "labels", "milestone", "subissues"]
+    detail = await api.issue(child)
+    assert detail["labels"] == ["orchestrator", "stage"] and detail["milestone"]["id"] == milestone
+    assert detail["parent_id"] == parent and detail["priority"] == "high"
+    before = (await api.get("/issues", query_string={"status": "all"}))["total"]
+    for kwargs, status in (({"milestone_id": 999}, 404), ({"labels": [""]}, 400), ({"labels": ["x" * 129]}, 400)):
+        with pytest.raises(APIError) as error:
+            await service.create("Nope", **kwargs)
+        assert error.value.status == status
+    assert (await api.get("/issues", query_string={"status": "all"}))["total"] == before  # nothing half-made
