@@ -98,10 +98,8 @@ def crosslink_register_workers(kernel):
 
 
 @hookimpl
-def crosslink_on_event(kernel, event):
+def crosslink_on_event(kernel, event, entry):
     """Wake the driver when another instance changed an execution (the kernel relays other
     instances' events); this instance's own changes woke it already."""
-    if event.channel == "execution":
-        service = _service(kernel)
-        if not service.published_here(event):
-            service.wake()
+    if event.channel == "execution" and not entry.local:
+        _service(kernel).wake()

@@ -15,7 +15,6 @@ import asyncio
 import logging
 import re
 import time
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from kernel import APIError
@@ -97,9 +96,6 @@ class OrchestratorService:
         self.launchers = Registry("launcher", "crosslink_orchestrator_launchers")
         self.effects = Effects(self)
         self._setup_waiters: dict[int, asyncio.Event] = {}
-        #: ids of the events this instance published lately (its own changes wake the driver
-        #: directly; ``crosslink_on_event`` wakes it for the others)
-        self._published: deque[int] = deque(maxlen=512)
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -137,12 +133,7 @@ class OrchestratorService:
             self._setup_waiters.pop(execution_id, None)
 
     def _publish(self, event) -> None:
-        self._published.append(id(event))
         self.kernel.publish(event)
-
-    def published_here(self, event) -> bool:
-        """Whether this instance published ``event`` (so its driver was woken already)."""
-        return id(event) in self._published
 
     def _progress(self, execution: dict[str, Any], stage: dict[str, Any]) -> None:
         self._publish(ExecutionProgress(
