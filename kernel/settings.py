@@ -94,6 +94,9 @@ class Settings:
     event_retention_count: int = 100_000
     clock: Clock = field(default_factory=Clock)
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The config file's other top-level tables (``[hub]``, ...), for the shared libraries that
+    #: are no plugin and so have no ``[plugins.<name>]`` section; each validates its own.
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The URL the server really listens on (``http://127.0.0.1:<port>``, also for ``--port 0``),
     #: set by the server once its socket is bound; ``None`` before that and for in-process apps.
     listening_url: str | None = None
@@ -106,6 +109,7 @@ class Settings:
         data = settings._read_config_file()
         settings.plugin_settings = settings._plugin_tables(data)
         settings._apply_event_settings(data.get("events", {}))
+        settings.sections = {k: v for k, v in data.items() if k not in ("plugins", "events") and isinstance(v, dict)}
         return settings
 
     @property

@@ -63,6 +63,7 @@ from .checkout import DIRTY_MESSAGE, BranchUpdate, Checkout, DivergedError, is_o
 from .create import create_checkout
 from .git import Git, GitError, InvalidGitName, check_remote_name
 from .heartbeats import read_heartbeats
+from .identity import agent_id_from
 from .layout import HUB_BRANCH, HUB_DIR_NAME, read_text
 from .locks import read_locks
 from .reports import (
@@ -139,6 +140,8 @@ class HubOwner:
         self.knowledge_lock = asyncio.Lock()
         #: Who this checkout is, for announced state shared between hosts.
         self.origin = f"{socket.gethostname()}:{self.hub.path.resolve()}"
+        #: The server's own agent id on the hub (``[hub] agent_id``; see :mod:`.identity`).
+        self.agent_id = agent_id_from(kernel.settings.sections.get("hub", {}))
         self._subscribers: dict[str, _Subscriber] = {}
         self._remote_listeners: list[Callable[[RemoteContact], Awaitable[Any]]] = []
         self._operations: set[asyncio.Task] = set()
