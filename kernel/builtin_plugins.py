@@ -11,4 +11,5 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "knowledge": "plugins.knowledge.hooks",
     "locks": "plugins.locks.hooks",
     "sessions": "plugins.sessions.hooks",
+    "usage": "plugins.usage.hooks",
 }
