@@ -271,6 +271,20 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
         if other:
             out.append(_table(["measurement", "figures", "how"], [
                 [r.name, _describe(r), r.detail] for r in other]))
+    usage = [r for r in results.rows if r.section == "usage"]
+    if usage:
+        rows = usage[0].size
+        data = results.data.get(f"usage-{rows}", {})
+        out += ["", f"## Token usage, {rows:,} rows", ""]
+        if data:
+            out.append(f"`token_usage` filled as the crosslink CLI fills it (30 agents, 5 models, the 30 days before the "
+                       f"run) in {data['fill_s']:.1f} s; the server's first start on it (indexes, rollups built "
+                       f"from the rows) {data['first_start_s']:.2f} s, a later start {data['start_s']:.2f} s "
+                       f"(`bench/usage.py`, also `python -m bench.usage`).")
+            out.append("")
+        out.append(_table(["latency (1 connection)", "request", "p50 ms", "p99 ms", "req/s", "runs (p50 ms)"], [
+            [r.name + flaws(r), f"`{r.detail}`", num(r.figures["p50_ms"]), num(r.figures["p99_ms"]), num(r.figures["rps"]),
+             " / ".join("-" if x is None else f"{x:g}" for x in r.figures["runs_p50_ms"])] for r in usage]))
     general = [r for r in results.rows if r.size is None and r.section in ("startup", "memory")]
     if general:
         out += ["", "## Start-up and memory without data", ""]

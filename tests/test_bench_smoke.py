@@ -26,8 +26,24 @@ def test_smoke_mode_prints_the_table():
     assert "measurement" in out and "targets:" in out, out[-3000:]
     for name in ("bare Quart hello (ceiling)", "GET /issues/:id", "GET /issues, filtered, 50 items",
                  "search, medium word", "ready", "blocked", "tree", "create issue", "add comment",
-                 "add blocker, cycle refused", "WebSocket fan-out", "cold start", "idle RSS"):
+                 "add blocker, cycle refused", "WebSocket fan-out", "cold start", "idle RSS",
+                 "summary, every row", "summary, last 24 hours", "record a batch of 100", "usage summary, every row"):
         assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"
+
+
+@pytest.mark.slow
+def test_usage_smoke_mode_prints_its_figures():
+    """``python -m bench.usage --smoke``: 2,000 CLI rows, every scenario once, p50/p99 printed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "bench.usage", "--smoke"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    for name in ("summary, every row", "summary by day, every row", "summary, last 24 hours", "summary, random spans",
+                 "summary, one agent's month", "list, newest 50", "list, one agent's week", "record one",
+                 "record a batch of 100"):
+        assert name in out, f"{name!r} missing:\n{out[-3000:]}"
+    assert "p50 ms" in out and "target: summary, every row p50 <= 20 ms at 2,000 rows" in out, out[-3000:]
 
 
 def test_generator_is_reproducible_from_its_seed(tmp_path):

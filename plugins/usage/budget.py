@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from kernel.api import to_api, to_db
 
 from .events import UsageBudgetAlert, UsageBudgetChanged
-from .prices import PriceTable, Tokens
+from .prices import PriceTable
 from .rollup import DAILY
 from .schemas import DEFAULT_THRESHOLD_PERCENT, BudgetPatch
 from .summary import money
@@ -189,10 +189,8 @@ class Budgets:
         for row in rows:
             cost = float(row["cost"] or 0.0)
             if int(row["uncosted"] or 0):
-                estimate = self.prices.estimate(row["model"], Tokens(
-                    int(row["input"] or 0), int(row["output"] or 0),
-                    int(row["cache_read"] or 0), int(row["cache_creation"] or 0),
-                ))
+                estimate = self.prices.estimate(row["model"], int(row["input"] or 0), int(row["output"] or 0),
+                                                int(row["cache_read"] or 0), int(row["cache_creation"] or 0))
                 cost += estimate or 0.0
             targets = [spending.agents[row["agent_id"]]]
             if wanted is None:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 
 from .config import Price
 
 PER = 1_000_000
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """Token counts of one call, or sums of many (cost is linear in them)."""
-
-    input: int = 0
-    output: int = 0
-    cache_read: int = 0
-    cache_creation: int = 0
 
 
 class PriceTable:
@@ -44,18 +33,20 @@ class PriceTable:
                 return candidate
         return None
 
-    def estimate(self, model: str, tokens: Tokens) -> float | None:
-        """The cost in dollars of ``tokens`` on ``model``, or ``None`` when it has no price."""
+    def estimate(self, model: str, input_tokens: int, output_tokens: int, cache_read_tokens: int = 0,
+                 cache_creation_tokens: int = 0) -> float | None:
+        """The cost in dollars of these tokens (of one call, or sums over many: cost is linear in
+        them) on ``model``, or ``None`` when it has no price."""
         price = self.price_for(model)
         if price is None:
             return None
         cache_read = price.input if price.cache_read is None else price.cache_read
         cache_creation = price.input if price.cache_creation is None else price.cache_creation
         return (
-            tokens.input * price.input
-            + tokens.output * price.output
-            + tokens.cache_read * cache_read
-            + tokens.cache_creation * cache_creation
+            input_tokens * price.input
+            + output_tokens * price.output
+            + cache_read_tokens * cache_read
+            + cache_creation_tokens * cache_creation
         ) / PER
 
 

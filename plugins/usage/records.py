@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kernel.api import to_api
 
-from .prices import PriceTable, Tokens
+from .prices import PriceTable
 from .rollup import ESTIMATED
 from .summary import Filters, raw_conditions, time_column
 
@@ -67,10 +67,8 @@ class Records:
             cost = float(cost)
             source = "estimated" if row.get("estimated") else "reported"
         else:
-            cost = self.prices.estimate(row["model"], Tokens(
-                int(row["input_tokens"] or 0), int(row["output_tokens"] or 0),
-                int(row["cache_read_tokens"] or 0), int(row["cache_creation_tokens"] or 0),
-            ))
+            cost = self.prices.estimate(row["model"], int(row["input_tokens"] or 0), int(row["output_tokens"] or 0),
+                                        int(row["cache_read_tokens"] or 0), int(row["cache_creation_tokens"] or 0))
             source = None if cost is None else "estimated"
         return {
             "id": int(row["id"]),

@@ -19,7 +19,7 @@ from kernel.api import BadRequest, IntegrityError, to_db
 from .budget import BUDGET_LOCK, Budgets, budget_out
 from .config import UsageConfig
 from .events import UsageRecorded
-from .prices import PriceTable, Tokens
+from .prices import PriceTable
 from .records import NewRow, Records
 from .rollup import Rollups
 from .schemas import BudgetPatch, RecordIn
@@ -55,10 +55,8 @@ class UsageService:
     def _settle(self, record: RecordIn, stamp: str) -> NewRow:
         cost, estimated = record.cost_estimate, False
         if cost is None:
-            cost = self.prices.estimate(record.model, Tokens(
-                record.input_tokens, record.output_tokens,
-                record.cache_read_tokens or 0, record.cache_creation_tokens or 0,
-            ))
+            cost = self.prices.estimate(record.model, record.input_tokens, record.output_tokens,
+                                        record.cache_read_tokens or 0, record.cache_creation_tokens or 0)
             estimated = cost is not None
         return NewRow(
             agent_id=record.agent_id, session_id=record.session_id, timestamp=stamp,

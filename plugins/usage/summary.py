@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .prices import PriceTable, Tokens
-from .rollup import DAILY, ESTIMATED, HOURLY, VALUES, contributions
+from .prices import PriceTable
+from .rollup import DAILY, ESTIMATED, HOURLY, REAL_VALUES, VALUES, contributions
 from .timekeys import Plan, key, plan
 
 if TYPE_CHECKING:
@@ -131,13 +131,16 @@ class Summaries:
         parts, params = self._grouped_parts(self.plan_for(start, end, filters), filters, by_day)
         if not parts:
             return []
-        sums = ", ".join(f"sum({name}) AS {name}" for name in VALUES)
+        sums = ", ".join(
+            f"coalesce(sum({name}), 0) AS {name}" if name in REAL_VALUES else f"CAST(coalesce(sum({name}), 0) AS BIGINT) AS {name}"
+            for name in VALUES
+        )
         rows = await self.db.fetch_all(
             f"SELECT agent_id, model, day, {sums} FROM ({' UNION ALL '.join(parts)}) parts "
             "GROUP BY agent_id, model, day HAVING sum(requests) <> 0",
             params,
         )
-        return [_numbers(row) for row in rows]
+        return rows
 
     async def count(self, start: datetime | None, end: datetime | None, filters: Filters) -> int:
         """How many rows ``[start, end)`` and the filters select."""
@@ -162,48 +165,46 @@ class Summaries:
 
     # --- pricing -------------------------------------------------------------------------------
 
-    def priced(self, group: dict[str, Any]) -> dict[str, Any]:
-        """A group's sums as the API answers them, rows without a cost priced now."""
-        uncosted = group["uncosted_requests"]
-        now_estimated, unpriced = 0.0, 0
+    def item(self, group: dict[str, Any]) -> dict[str, Any]:
+        """A group's sums as the API answers them (money not rounded yet), the rows stored
+        without a cost priced now."""
+        model, cost, stored_estimates = group["model"], group["cost"], group["estimated_cost"]
+        uncosted, now_estimated, unpriced = group["uncosted_requests"], 0.0, 0
         if uncosted:
-            estimate = self.prices.estimate(group["model"], Tokens(
-                group["uncosted_input_tokens"], group["uncosted_output_tokens"],
-                group["uncosted_cache_read_tokens"], group["uncosted_cache_creation_tokens"],
-            ))
+            estimate = self.prices.estimate(model, group["uncosted_input_tokens"], group["uncosted_output_tokens"],
+                                            group["uncosted_cache_read_tokens"], group["uncosted_cache_creation_tokens"])
             if estimate is None:
                 unpriced = uncosted
             else:
                 now_estimated = estimate
-        priced_now = uncosted - unpriced
-        estimated_requests = group["estimated_requests"] + priced_now
         return {
+            "agent_id": group["agent_id"],
+            "model": model,
+            "day": group["day"],
             "request_count": group["requests"],
             "total_input_tokens": group["input_tokens"],
             "total_output_tokens": group["output_tokens"],
             "total_cache_read_tokens": group["cache_read_tokens"],
             "total_cache_creation_tokens": group["cache_creation_tokens"],
-            "total_cost": group["cost"] + now_estimated,
-            "reported_cost": group["cost"] - group["estimated_cost"],
-            "estimated_cost": group["estimated_cost"] + now_estimated,
-            "estimated_requests": estimated_requests,
+            "total_cost": cost + now_estimated,
+            "reported_cost": cost - stored_estimates,
+            "estimated_cost": stored_estimates + now_estimated,
+            "estimated_requests": group["estimated_requests"] + uncosted - unpriced,
             "unpriced_requests": unpriced,
         }
 
     async def summary(self, start: datetime | None, end: datetime | None, filters: Filters,
                       *, by_day: bool = False) -> dict[str, Any]:
         """Items by agent and model (and day), and their totals (without the budget part)."""
-        items = []
-        for group in await self.groups(start, end, filters, by_day=by_day):
-            item = {"agent_id": group["agent_id"], "model": group["model"], "day": group["day"],
-                    **self.priced(group)}
-            items.append(item)
+        items = [self.item(group) for group in await self.groups(start, end, filters, by_day=by_day)]
         if by_day:
             items.sort(key=lambda i: (i["day"], -i["total_cost"], i["agent_id"], i["model"]))
         else:
             items.sort(key=lambda i: (-i["total_cost"], i["agent_id"], i["model"]))
-        totals = {name: sum(item[name] for item in items) for name in SUM_KEYS}
+        totals = dict.fromkeys(SUM_KEYS, 0)
         for item in items:
+            for name in SUM_KEYS:
+                totals[name] += item[name]
             finish(item)
         return {**finish(totals), "items": items}
 
@@ -222,12 +223,3 @@ def finish(sums: dict[str, Any]) -> dict[str, Any]:
         sums[name] = money(sums[name])
     sums["cost_estimated"] = sums["estimated_requests"] > 0
     return sums
-
-
-def _numbers(row: dict[str, Any]) -> dict[str, Any]:
-    """Sums as Python numbers (PostgreSQL answers ``sum(bigint)`` as a decimal)."""
-    out = {"agent_id": row["agent_id"], "model": row["model"], "day": row["day"]}
-    for name in VALUES:
-        value = row[name]
-        out[name] = (float(value or 0.0)) if name in ("cost", "estimated_cost") else int(value or 0)
-    return out
