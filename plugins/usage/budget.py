@@ -2,8 +2,8 @@
 
 The budgets live in ``server_usage_budget`` (one row: the threshold percent and the overall
 limits) and ``server_usage_agent_budgets`` (one row per agent). Spend is read from the daily
-rollup (the current day, and the days of the current month), rows without a cost priced from
-the price table as the summary prices them.
+rollup (the current day) and the monthly one (the current month), rows without a cost priced
+from the price table as the summary prices them.
 
 An alert is recorded in ``server_usage_alerts`` under a unique key (scope, agent, period,
 period start, level, amount) with ``INSERT ... ON CONFLICT DO NOTHING``, in the same
@@ -25,10 +25,10 @@ from kernel.api import to_api, to_db
 
 from .events import UsageBudgetAlert, UsageBudgetChanged
 from .prices import PriceTable
-from .rollup import DAILY
+from .rollup import DAILY, MONTHLY
 from .schemas import DEFAULT_THRESHOLD_PERCENT, BudgetPatch
 from .summary import money
-from .timekeys import day_key, month_bounds, month_key
+from .timekeys import day_key, month_key
 
 if TYPE_CHECKING:
     from kernel.app import Kernel
@@ -168,22 +168,19 @@ class Budgets:
     async def spending(self, now: datetime, agents: Iterable[str] | None = None) -> Spending:
         """Spend of ``now``'s UTC day and month, overall and per agent (``agents``: only those
         agents, and then no overall figure)."""
-        first, following = month_bounds(now)
-        today = day_key(now)
-        conditions, params = ["day >= ?", "day < ?"], [day_key(first), day_key(following)]
+        today, month = day_key(now), month_key(now)
         wanted = None if agents is None else sorted(set(agents))
-        if wanted is not None:
-            if not wanted:
-                return Spending(day=today, month=month_key(now))
-            conditions.append(f"agent_id IN ({', '.join('?' for _ in wanted)})")
-            params += wanted
+        if wanted is not None and not wanted:
+            return Spending(day=today, month=month)
+        only = "" if wanted is None else f" AND agent_id IN ({', '.join('?' for _ in wanted)})"
+        sums = ("sum(cost) AS cost, sum(uncosted_requests) AS uncosted, sum(uncosted_input_tokens) AS input, "
+                "sum(uncosted_output_tokens) AS output, sum(uncosted_cache_read_tokens) AS cache_read, "
+                "sum(uncosted_cache_creation_tokens) AS cache_creation")
         rows = await self.db.fetch_all(
-            "SELECT agent_id, model, CASE WHEN day = ? THEN 1 ELSE 0 END AS today, sum(cost) AS cost, "
-            "sum(uncosted_requests) AS uncosted, sum(uncosted_input_tokens) AS input, "
-            "sum(uncosted_output_tokens) AS output, sum(uncosted_cache_read_tokens) AS cache_read, "
-            f"sum(uncosted_cache_creation_tokens) AS cache_creation FROM {DAILY} "
-            f"WHERE {' AND '.join(conditions)} GROUP BY 1, 2, 3",
-            [today, *params],
+            f"SELECT agent_id, model, 1 AS today, {sums} FROM {DAILY} WHERE day = ?{only} GROUP BY agent_id, model "
+            f"UNION ALL SELECT agent_id, model, 0 AS today, {sums} FROM {MONTHLY} WHERE month = ?{only} "
+            "GROUP BY agent_id, model",
+            [today, *(wanted or []), month, *(wanted or [])],
         )
         spending = Spending(day=today, month=month_key(now))
         for row in rows:
@@ -196,9 +193,7 @@ class Budgets:
             if wanted is None:
                 targets.append(spending.overall)
             for target in targets:
-                target[1] += cost
-                if int(row["today"]):
-                    target[0] += cost
+                target[0 if int(row["today"]) else 1] += cost
         return spending
 
     async def status(self, now: datetime, budget: Budget, agent_id: str | None = None) -> dict[str, Any]:

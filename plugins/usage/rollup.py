@@ -1,6 +1,7 @@
-"""The rollups: ``server_usage_daily`` and ``server_usage_hourly``, kept by triggers.
+"""The rollups: ``server_usage_hourly``, ``server_usage_daily`` and ``server_usage_monthly``,
+kept by triggers.
 
-One row per (UTC day or hour, agent, model) with the sums a summary needs. Triggers on the
+One row per (UTC hour, day or month, agent, model) with the sums a summary needs. Triggers on the
 CLI's ``token_usage`` table add every inserted row, subtract every deleted one and move an
 updated one, so rows the crosslink CLI writes are counted exactly like the server's own (the
 same way the issues plugin keeps its search queue). ``server_usage_estimated`` marks the rows
@@ -15,7 +16,7 @@ them from the price table when it knows the model).
 The triggers use built-in SQL only (the CLI, which knows nothing of this server, fires them).
 When they are missing (the CLI rebuilt its table) or the rollups disagree with the table's row
 count (rows copied in with the rollups), :meth:`Rollups.repair` puts the triggers back and
-rebuilds both rollups from the table.
+rebuilds the rollups from the table.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crosslink.usage.rollup")
 
-DAILY = "server_usage_daily"
 HOURLY = "server_usage_hourly"
+DAILY = "server_usage_daily"
+MONTHLY = "server_usage_monthly"
 ESTIMATED = "server_usage_estimated"
 
 #: The value columns of both rollups, in order.
@@ -50,8 +52,10 @@ VALUES = (
 )
 REAL_VALUES = frozenset({"cost", "estimated_cost"})
 
-#: (table, bucket column, characters of the timestamp text that make the bucket)
-BUCKETS = ((DAILY, "day", 10), (HOURLY, "hour", 13))
+#: (table, bucket column, characters of the timestamp text that make the bucket), finest first
+BUCKETS = ((HOURLY, "hour", 13), (DAILY, "day", 10), (MONTHLY, "month", 7))
+#: The rollup table of each bucket level.
+TABLES = {bucket: table for table, bucket, _ in BUCKETS}
 
 SQLITE_TRIGGERS = (
     "server_usage_rollup_insert",
@@ -235,22 +239,26 @@ def trigger_ddl(dialect: str) -> list[str]:
 
 
 def rebuild_statements() -> list[str]:
-    """Empty both rollups and sum them again from ``token_usage`` (hourly first, then days)."""
+    """Empty the rollups and sum them again from ``token_usage``: hours from the rows, days
+    from the hours, months from the days."""
     sums = ", ".join(f"sum({value})" for value in contributions("t", "e.usage_id IS NOT NULL"))
-    day_sums = ", ".join(f"sum({name})" for name in VALUES)
+    rolled = ", ".join(f"sum({name})" for name in VALUES)
     columns = ", ".join(VALUES)
-    return [
+    statements = [
         f"DELETE FROM {ESTIMATED} WHERE NOT EXISTS (SELECT 1 FROM token_usage t WHERE t.id = {ESTIMATED}.usage_id)",
-        f"DELETE FROM {HOURLY}",
-        f"DELETE FROM {DAILY}",
+        *(f"DELETE FROM {table}" for table, _, _ in BUCKETS),
         f"INSERT INTO {HOURLY} (hour, agent_id, model, {columns}) "
         f"SELECT substr(t.timestamp, 1, 13), t.agent_id, t.model, {sums} "
         f"FROM token_usage t LEFT JOIN {ESTIMATED} e ON e.usage_id = t.id "
         "GROUP BY substr(t.timestamp, 1, 13), t.agent_id, t.model",
-        f"INSERT INTO {DAILY} (day, agent_id, model, {columns}) "
-        f"SELECT substr(hour, 1, 10), agent_id, model, {day_sums} FROM {HOURLY} "
-        "GROUP BY substr(hour, 1, 10), agent_id, model",
     ]
+    for (finer, finer_bucket, _), (table, bucket, width) in zip(BUCKETS, BUCKETS[1:]):
+        statements.append(
+            f"INSERT INTO {table} ({bucket}, agent_id, model, {columns}) "
+            f"SELECT substr({finer_bucket}, 1, {width}), agent_id, model, {rolled} FROM {finer} "
+            f"GROUP BY substr({finer_bucket}, 1, {width}), agent_id, model"
+        )
+    return statements
 
 
 async def install(db: Database) -> None:
@@ -284,13 +292,10 @@ class Rollups:
         return int(count) == len(POSTGRES_TRIGGERS)
 
     async def counts_agree(self) -> bool:
-        """The table's row count equals what both rollups counted."""
-        row = await self.db.fetch_one(
-            "SELECT (SELECT count(*) FROM token_usage) AS table_rows, "
-            f"(SELECT coalesce(sum(requests), 0) FROM {DAILY}) AS daily, "
-            f"(SELECT coalesce(sum(requests), 0) FROM {HOURLY}) AS hourly"
-        )
-        return int(row["table_rows"]) == int(row["daily"]) == int(row["hourly"])
+        """The table's row count equals what each rollup counted."""
+        counts = ", ".join(f"(SELECT coalesce(sum(requests), 0) FROM {table}) AS {bucket}" for table, bucket, _ in BUCKETS)
+        row = await self.db.fetch_one(f"SELECT (SELECT count(*) FROM token_usage) AS table_rows, {counts}")
+        return all(int(row[bucket]) == int(row["table_rows"]) for _, bucket, _ in BUCKETS)
 
     async def ensure(self) -> None:
         """Inside a write transaction: put lost triggers back and rebuild the rollups; one
@@ -312,7 +317,7 @@ class Rollups:
             await self.repair()
 
     async def repair(self) -> None:
-        """Reinstall the triggers and rebuild both rollups, in one transaction (a server that
+        """Reinstall the triggers and rebuild the rollups, in one transaction (a server that
         finds the work done meanwhile by another does nothing)."""
         async with self.db.transaction():
             await self.db.serialise("crosslink.usage.rollup")

@@ -1,6 +1,7 @@
-"""Sums over any span, read from the rollups: daily buckets for whole UTC days, hourly buckets
-for whole hours at the ends, raw rows (through the index on ``timestamp``) for the part of an
-hour at each edge. One statement: the parts are ``UNION ALL``-ed and grouped again.
+"""Sums over any span, read from the rollups: monthly buckets for whole UTC months, daily ones
+for whole days at the ends, hourly ones for whole hours at the ends of those, raw rows (through
+the index on ``timestamp``) for the part of an hour at each edge. One statement: the parts are
+``UNION ALL``-ed and grouped again.
 
 Costs: ``cost`` in the rollups is what the rows store (reported by the caller, or estimated by
 the server when it stored them: ``estimated_cost``); rows stored without a cost are priced here
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .prices import PriceTable
-from .rollup import DAILY, ESTIMATED, HOURLY, REAL_VALUES, VALUES, contributions
+from .rollup import DAILY, ESTIMATED, REAL_VALUES, TABLES, VALUES, contributions
 from .timekeys import Plan, key, plan
 
 if TYPE_CHECKING:
@@ -90,20 +91,20 @@ class Summaries:
         self.prices = prices
 
     @staticmethod
-    def plan_for(start: datetime | None, end: datetime | None, filters: Filters) -> Plan:
-        """The rollups know no sessions: a session's rows (few) are read raw."""
+    def plan_for(start: datetime | None, end: datetime | None, filters: Filters, by_day: bool = False) -> Plan:
+        """The rollups know no sessions: a session's rows (few) are read raw. Sums by day stop
+        at the daily rollup."""
         if filters.session_id is not None:
             return Plan(raw=((start, end),)) if start is None or end is None or start < end else Plan()
-        return plan(start, end)
+        return plan(start, end, "day" if by_day else "month")
 
     # --- statements ----------------------------------------------------------------------------
 
     def _grouped_parts(self, span_plan: Plan, filters: Filters, by_day: bool) -> tuple[list[str], list[Any]]:
         parts, params = [], []
         sums = ", ".join(f"sum({name}) AS {name}" for name in VALUES)
-        rollups = [(DAILY, "day", span_plan.days)] if span_plan.days is not None else []
-        rollups += [(HOURLY, "hour", hours) for hours in span_plan.hours]
-        for table, bucket, (low, high) in rollups:
+        for bucket, low, high in span_plan.buckets:
+            table = TABLES[bucket]
             day = (bucket if table == DAILY else f"substr({bucket}, 1, 10)") if by_day else "NULL"
             conditions, values = _bucket_conditions(bucket, low, high, filters)
             group = ", day" if by_day else ""
@@ -128,7 +129,7 @@ class Summaries:
     async def groups(self, start: datetime | None, end: datetime | None, filters: Filters,
                      *, by_day: bool = False) -> list[dict[str, Any]]:
         """Raw sums (the rollup columns) per agent and model (and day) over ``[start, end)``."""
-        parts, params = self._grouped_parts(self.plan_for(start, end, filters), filters, by_day)
+        parts, params = self._grouped_parts(self.plan_for(start, end, filters, by_day), filters, by_day)
         if not parts:
             return []
         sums = ", ".join(
@@ -146,11 +147,9 @@ class Summaries:
         """How many rows ``[start, end)`` and the filters select."""
         span_plan = self.plan_for(start, end, filters)
         parts, params = [], []
-        rollups = [(DAILY, "day", span_plan.days)] if span_plan.days is not None else []
-        rollups += [(HOURLY, "hour", hours) for hours in span_plan.hours]
-        for table, bucket, (low, high) in rollups:
+        for bucket, low, high in span_plan.buckets:
             conditions, values = _bucket_conditions(bucket, low, high, filters)
-            parts.append(f"SELECT sum(requests) AS n FROM {table}{_where(conditions)}")
+            parts.append(f"SELECT sum(requests) AS n FROM {TABLES[bucket]}{_where(conditions)}")
             params += values
         for span in span_plan.raw:
             conditions, values = raw_conditions(self.db, span, filters)

@@ -11,7 +11,7 @@ the key (bytewise) gives the same answer as comparing the instants at microsecon
 form (an offset other than UTC, ``Z`` with a short fraction) are compared by their text; neither
 the CLI nor the server writes them.
 
-Buckets of the rollups are the first 10 (day) and 13 (hour) characters of that text.
+Buckets of the rollups are the first 7 (month), 10 (day) and 13 (hour) characters of that text.
 """
 
 from __future__ import annotations
@@ -76,42 +76,67 @@ def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
     return first, following
 
 
+def floor_month(moment: datetime) -> datetime:
+    return floor_day(moment).replace(day=1)
+
+
+def ceil_month(moment: datetime) -> datetime:
+    floor = floor_month(moment)
+    return floor if floor == moment else month_bounds(moment)[1]
+
+
 Range = tuple[datetime | None, datetime | None]
-KeyRange = tuple[str | None, str | None]
+#: (bucket level, first key, key after the last), ``None`` for an open end.
+BucketRange = tuple[str, str | None, str | None]
+
+#: The rollup levels from the finest: name, floor, ceiling, key of a bucket's first instant.
+LEVELS = (
+    ("hour", floor_hour, ceil_hour, hour_key),
+    ("day", floor_day, ceil_day, day_key),
+    ("month", floor_month, ceil_month, month_key),
+)
+_KEYS = {name: key_of for name, _, _, key_of in LEVELS}
 
 
 @dataclass(frozen=True)
 class Plan:
-    """How a half-open span ``[start, end)`` is read: raw rows at its ragged edges (less than an
-    hour each), hourly buckets up to the first and from the last whole day, daily buckets for
-    the whole days between. ``None`` bounds are open."""
+    """How a half-open span ``[start, end)`` is read: raw rows for the part of an hour at each
+    ragged edge, hourly buckets up to the first and from the last whole day, daily buckets up
+    to the first and from the last whole month, monthly buckets for the whole months between.
+    ``None`` bounds are open."""
 
     raw: tuple[Range, ...] = ()
-    hours: tuple[KeyRange, ...] = ()
-    days: KeyRange | None = None
+    buckets: tuple[BucketRange, ...] = ()
 
 
-def plan(start: datetime | None, end: datetime | None) -> Plan:
-    """Split ``[start, end)`` into raw edges, hourly buckets and daily buckets (see :class:`Plan`)."""
+def plan(start: datetime | None, end: datetime | None, coarsest: str = "month") -> Plan:
+    """Split ``[start, end)`` into raw edges and buckets of each level up to ``coarsest``
+    (``day`` for sums by day: a month's bucket cannot be split into days)."""
     if start is not None and end is not None and start >= end:
         return Plan()
-    first_hour = ceil_hour(start) if start is not None else None
-    last_hour = floor_hour(end) if end is not None else None
-    if first_hour is not None and last_hour is not None and first_hour >= last_hour:
-        return Plan(raw=((start, end),))
     raw: list[Range] = []
-    if start is not None and start < first_hour:
-        raw.append((start, first_hour))
-    if end is not None and last_hour < end:
-        raw.append((last_hour, end))
-    first_day = ceil_day(first_hour) if first_hour is not None else None
-    last_day = floor_day(last_hour) if last_hour is not None else None
-    if first_day is not None and last_day is not None and first_day >= last_day:
-        return Plan(raw=tuple(raw), hours=((hour_key(first_hour), hour_key(last_hour)),))
-    hours: list[KeyRange] = []
-    if first_hour is not None and first_hour < first_day:
-        hours.append((hour_key(first_hour), hour_key(first_day)))
-    if last_hour is not None and last_day < last_hour:
-        hours.append((hour_key(last_day), hour_key(last_hour)))
-    days = (None if first_day is None else day_key(first_day), None if last_day is None else day_key(last_day))
-    return Plan(raw=tuple(raw), hours=tuple(hours), days=days)
+    buckets: list[BucketRange] = []
+
+    def cover(level: str | None, low: datetime | None, high: datetime | None) -> None:
+        if level is None:
+            raw.append((low, high))
+        else:
+            key_of = _KEYS[level]
+            buckets.append((level, None if low is None else key_of(low), None if high is None else key_of(high)))
+
+    finer, low, high = None, start, end
+    for level, floor, ceil, _ in LEVELS:
+        inner_low = None if low is None else ceil(low)
+        inner_high = None if high is None else floor(high)
+        if inner_low is not None and inner_high is not None and inner_low >= inner_high:
+            cover(finer, low, high)  # no whole bucket of this level inside
+            return Plan(tuple(raw), tuple(buckets))
+        if low is not None and low < inner_low:
+            cover(finer, low, inner_low)
+        if high is not None and inner_high < high:
+            cover(finer, inner_high, high)
+        finer, low, high = level, inner_low, inner_high
+        if level == coarsest:
+            break
+    cover(finer, low, high)
+    return Plan(tuple(raw), tuple(buckets))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 ROUTES = {
-    ("post", "/api/v1/usage"): (["201"], "input_tokens", set()),
-    ("post", "/api/v1/usage/batch"): (["201"], "records", set()),
-    ("get", "/api/v1/usage"): (["200"], None, {"agent_id", "session_id", "model", "from", "to", "limit", "offset"}),
-    ("get", "/api/v1/usage/summary"): (["200"], None, {"agent_id", "session_id", "model", "from", "to", "group_by"}),
+    ("post", "/api/v1/usage"): (["201", "400"], "input_tokens", set()),
+    ("post", "/api/v1/usage/batch"): (["201", "400"], "records", set()),
+    ("get", "/api/v1/usage"): (["200", "400"], None, {"agent_id", "session_id", "model", "from", "to", "limit", "offset"}),
+    ("get", "/api/v1/usage/summary"): (["200", "400"], None, {"agent_id", "session_id", "model", "from", "to", "group_by"}),
     ("get", "/api/v1/usage/budget"): (["200"], None, set()),
-    ("patch", "/api/v1/usage/budget"): (["200"], "agents", set()),
-    ("get", "/api/v1/usage/alerts"): (["200"], None, {"limit", "offset"}),
+    ("patch", "/api/v1/usage/budget"): (["200", "400"], "agents", set()),
+    ("get", "/api/v1/usage/alerts"): (["200", "400"], None, {"limit", "offset"}),
 }
 
 

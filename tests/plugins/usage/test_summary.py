@@ -169,11 +169,13 @@ async def write_random_rows(api, clock, rng: random.Random) -> list[Row]:
                             record.get("cache_read_tokens"), record.get("cache_creation_tokens"),
                             item["cost_estimate"], server_estimated, record.get("session_id")))
     start, span = T0 - timedelta(hours=30), (now - T0) + timedelta(hours=60)
-    for i in range(180):  # the CLI's rows, around and among the server's
+    for i in range(240):  # the CLI's rows, around and among the server's
         if i % 20 == 0:  # on an hour or a day boundary exactly
             moment = (start + span * rng.random()).replace(minute=0, second=0, microsecond=0)
             if i % 40 == 0:
                 moment = moment.replace(hour=0)
+        elif i % 2:  # months around: whole months in the monthly rollup
+            moment = T0 + timedelta(microseconds=rng.randrange(-45 * 86_400 * 10**6, 45 * 86_400 * 10**6))
         else:
             moment = start + timedelta(microseconds=rng.randrange(int(span.total_seconds() * 10**6)))
         text, at = cli_text(moment.astimezone(UTC), rng.choice([0, 3, 6, 9]), rng)
@@ -194,9 +196,9 @@ def random_bound(rows: list[Row], rng: random.Random) -> datetime | None:
     moment = rng.choice(rows).at
     if choice < 0.4:  # a row's own instant, or a microsecond beside it
         return moment + timedelta(microseconds=rng.choice([-1, 0, 0, 1]))
-    if choice < 0.6:  # an hour or a day boundary
+    if choice < 0.6:  # an hour, a day or a month boundary
         moment = moment.replace(minute=0, second=0, microsecond=0)
-        return moment.replace(hour=0) if rng.random() < 0.5 else moment
+        return rng.choice([moment, moment.replace(hour=0), moment.replace(day=1, hour=0)])
     return moment + timedelta(seconds=rng.uniform(-40_000, 40_000))
 
 
