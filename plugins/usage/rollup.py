@@ -293,7 +293,9 @@ class Rollups:
 
     async def counts_agree(self) -> bool:
         """The table's row count equals what each rollup counted."""
-        counts = ", ".join(f"(SELECT coalesce(sum(requests), 0) FROM {table}) AS {bucket}" for table, bucket, _ in BUCKETS)
+        counts = ", ".join(
+            f"(SELECT coalesce(sum(requests), 0) FROM {table}) AS {bucket}" for table, bucket, _ in BUCKETS
+        )
         row = await self.db.fetch_one(f"SELECT (SELECT count(*) FROM token_usage) AS table_rows, {counts}")
         return all(int(row[bucket]) == int(row["table_rows"]) for _, bucket, _ in BUCKETS)
 

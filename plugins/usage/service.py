@@ -65,7 +65,8 @@ class UsageService:
             model=record.model, cost_estimate=cost, estimated=estimated,
         )
 
-    async def record(self, records: Sequence[RecordIn], field_of: Callable[[int], str] = lambda i: "") -> list[dict[str, Any]]:
+    async def record(self, records: Sequence[RecordIn],
+                     field_of: Callable[[int], str] = lambda i: "") -> list[dict[str, Any]]:
         """Store calls (all or none) at the server's time; the stored rows, in the given order.
 
         ``field_of(i)`` prefixes the field names of record ``i`` in errors (``records.3.``).

@@ -1,7 +1,9 @@
 """Sums over any span, read from the rollups: monthly buckets for whole UTC months, daily ones
 for whole days at the ends, hourly ones for whole hours at the ends of those, raw rows (through
-the index on ``timestamp``) for the part of an hour at each edge. One statement: the parts are
-``UNION ALL``-ed and grouped again.
+the index on ``timestamp``) for the part of an hour at each edge; an end may also be read as the
+coarser bucket around it minus the finer parts outside the span, when that is shorter
+(:func:`timekeys.plan`). One statement: the parts (signed) are ``UNION ALL``-ed and grouped
+again.
 
 Costs: ``cost`` in the rollups is what the rows store (reported by the caller, or estimated by
 the server when it stored them: ``estimated_cost``); rows stored without a cost are priced here
@@ -95,29 +97,28 @@ class Summaries:
         """The rollups know no sessions: a session's rows (few) are read raw. Sums by day stop
         at the daily rollup."""
         if filters.session_id is not None:
-            return Plan(raw=((start, end),)) if start is None or end is None or start < end else Plan()
+            return Plan(raw=((start, end, 1),)) if start is None or end is None or start < end else Plan()
         return plan(start, end, "day" if by_day else "month")
 
     # --- statements ----------------------------------------------------------------------------
 
     def _grouped_parts(self, span_plan: Plan, filters: Filters, by_day: bool) -> tuple[list[str], list[Any]]:
         parts, params = [], []
-        sums = ", ".join(f"sum({name}) AS {name}" for name in VALUES)
-        for bucket, low, high in span_plan.buckets:
+        for bucket, low, high, sign in span_plan.buckets:
             table = TABLES[bucket]
             day = (bucket if table == DAILY else f"substr({bucket}, 1, 10)") if by_day else "NULL"
             conditions, values = _bucket_conditions(bucket, low, high, filters)
             group = ", day" if by_day else ""
+            sums = ", ".join(f"{sign} * sum({name}) AS {name}" for name in VALUES)
             parts.append(f"SELECT agent_id, model, {day} AS day, {sums} FROM {table}{_where(conditions)} "
                          f"GROUP BY agent_id, model{group}")
             params += values
-        raw_sums = ", ".join(
-            f"sum({value}) AS {name}" for name, value in zip(VALUES, contributions("t", "e.usage_id IS NOT NULL"))
-        )
-        for span in span_plan.raw:
+        for low, high, sign in span_plan.raw:
             day = "substr(t.timestamp, 1, 10)" if by_day else "NULL"
-            conditions, values = raw_conditions(self.db, span, filters)
+            conditions, values = raw_conditions(self.db, (low, high), filters)
             group = f", {day}" if by_day else ""
+            raw_sums = ", ".join(f"{sign} * sum({value}) AS {name}"
+                                 for name, value in zip(VALUES, contributions("t", "e.usage_id IS NOT NULL")))
             parts.append(
                 f"SELECT t.agent_id AS agent_id, t.model AS model, {day} AS day, {raw_sums} "
                 f"FROM token_usage t LEFT JOIN {ESTIMATED} e ON e.usage_id = t.id{_where(conditions)} "
@@ -133,7 +134,8 @@ class Summaries:
         if not parts:
             return []
         sums = ", ".join(
-            f"coalesce(sum({name}), 0) AS {name}" if name in REAL_VALUES else f"CAST(coalesce(sum({name}), 0) AS BIGINT) AS {name}"
+            f"coalesce(sum({name}), 0) AS {name}" if name in REAL_VALUES
+            else f"CAST(coalesce(sum({name}), 0) AS BIGINT) AS {name}"  # PostgreSQL: int, not decimal
             for name in VALUES
         )
         rows = await self.db.fetch_all(
@@ -147,13 +149,13 @@ class Summaries:
         """How many rows ``[start, end)`` and the filters select."""
         span_plan = self.plan_for(start, end, filters)
         parts, params = [], []
-        for bucket, low, high in span_plan.buckets:
+        for bucket, low, high, sign in span_plan.buckets:
             conditions, values = _bucket_conditions(bucket, low, high, filters)
-            parts.append(f"SELECT sum(requests) AS n FROM {TABLES[bucket]}{_where(conditions)}")
+            parts.append(f"SELECT {sign} * sum(requests) AS n FROM {TABLES[bucket]}{_where(conditions)}")
             params += values
-        for span in span_plan.raw:
-            conditions, values = raw_conditions(self.db, span, filters)
-            parts.append(f"SELECT count(*) AS n FROM token_usage t{_where(conditions)}")
+        for low, high, sign in span_plan.raw:
+            conditions, values = raw_conditions(self.db, (low, high), filters)
+            parts.append(f"SELECT {sign} * count(*) AS n FROM token_usage t{_where(conditions)}")
             params += values
         if not parts:
             return 0

@@ -85,9 +85,10 @@ def ceil_month(moment: datetime) -> datetime:
     return floor if floor == moment else month_bounds(moment)[1]
 
 
-Range = tuple[datetime | None, datetime | None]
-#: (bucket level, first key, key after the last), ``None`` for an open end.
-BucketRange = tuple[str, str | None, str | None]
+#: Raw rows ``[low, high)`` added (+1) or taken away (-1).
+Raw = tuple[datetime | None, datetime | None, int]
+#: Buckets of a level, from the first key to the key after the last (``None``: open), and a sign.
+Buckets = tuple[str, str | None, str | None, int]
 
 #: The rollup levels from the finest: name, floor, ceiling, key of a bucket's first instant.
 LEVELS = (
@@ -95,18 +96,18 @@ LEVELS = (
     ("day", floor_day, ceil_day, day_key),
     ("month", floor_month, ceil_month, month_key),
 )
-_KEYS = {name: key_of for name, _, _, key_of in LEVELS}
 
 
 @dataclass(frozen=True)
 class Plan:
-    """How a half-open span ``[start, end)`` is read: raw rows for the part of an hour at each
-    ragged edge, hourly buckets up to the first and from the last whole day, daily buckets up
-    to the first and from the last whole month, monthly buckets for the whole months between.
-    ``None`` bounds are open."""
+    """How a half-open span ``[start, end)`` is read: whole buckets of the coarsest level that
+    fit, and at each end the rest from the next finer level, down to raw rows for the part of an
+    hour. An end is covered either directly (the buckets from the edge to the boundary) or as the
+    coarser bucket around it minus the finer buckets on its other side, whichever is the shorter
+    stretch: the sums are linear, so ``-1`` parts subtract. ``None`` bounds are open."""
 
-    raw: tuple[Range, ...] = ()
-    buckets: tuple[BucketRange, ...] = ()
+    raw: tuple[Raw, ...] = ()
+    buckets: tuple[Buckets, ...] = ()
 
 
 def plan(start: datetime | None, end: datetime | None, coarsest: str = "month") -> Plan:
@@ -114,29 +115,62 @@ def plan(start: datetime | None, end: datetime | None, coarsest: str = "month") 
     (``day`` for sums by day: a month's bucket cannot be split into days)."""
     if start is not None and end is not None and start >= end:
         return Plan()
-    raw: list[Range] = []
-    buckets: list[BucketRange] = []
+    top = next(i for i, level in enumerate(LEVELS) if level[0] == coarsest)
+    raw: list[Raw] = []
+    buckets: list[Buckets] = []
 
-    def cover(level: str | None, low: datetime | None, high: datetime | None) -> None:
-        if level is None:
-            raw.append((low, high))
-        else:
-            key_of = _KEYS[level]
-            buckets.append((level, None if low is None else key_of(low), None if high is None else key_of(high)))
+    def add(level: int, low: datetime | None, high: datetime | None, sign: int) -> None:
+        if level < 0:
+            raw.append((low, high, sign))
+            return
+        name, _, _, key_of = LEVELS[level]
+        buckets.append((name, None if low is None else key_of(low), None if high is None else key_of(high), sign))
 
-    finer, low, high = None, start, end
-    for level, floor, ceil, _ in LEVELS:
+    def cover(low: datetime | None, high: datetime | None, level: int, sign: int) -> None:
+        """Cover ``[low, high)`` with buckets of ``level`` and finer (``-1``: raw rows)."""
+        if level < 0:
+            add(-1, low, high, sign)
+            return
+        _, floor, ceil, _ = LEVELS[level]
         inner_low = None if low is None else ceil(low)
         inner_high = None if high is None else floor(high)
-        if inner_low is not None and inner_high is not None and inner_low >= inner_high:
-            cover(finer, low, high)  # no whole bucket of this level inside
-            return Plan(tuple(raw), tuple(buckets))
+        if inner_low is not None and inner_high is not None and inner_low > inner_high:
+            # inside one bucket: the finer parts, or the bucket minus what lies outside the span
+            around, after = floor(low), ceil(high)
+            if (low - around) + (after - high) < high - low:
+                add(level, around, after, sign)
+                cover(around, low, level - 1, -sign)
+                cover(high, after, level - 1, -sign)
+            else:
+                cover(low, high, level - 1, sign)
+            return
+        if inner_low is None or inner_high is None or inner_low < inner_high:
+            add(level, inner_low, inner_high, sign)
         if low is not None and low < inner_low:
-            cover(finer, low, inner_low)
+            around = floor(low)
+            if low - around < inner_low - low:
+                add(level, around, inner_low, sign)
+                cover(around, low, level - 1, -sign)
+            else:
+                cover(low, inner_low, level - 1, sign)
         if high is not None and inner_high < high:
-            cover(finer, inner_high, high)
-        finer, low, high = level, inner_low, inner_high
-        if level == coarsest:
-            break
-    cover(finer, low, high)
-    return Plan(tuple(raw), tuple(buckets))
+            after = ceil(high)
+            if after - high < high - inner_high:
+                add(level, inner_high, after, sign)
+                cover(high, after, level - 1, -sign)
+            else:
+                cover(inner_high, high, level - 1, sign)
+
+    cover(start, end, top, 1)
+    return Plan(tuple(raw), _merged(buckets))
+
+
+def _merged(buckets: list[Buckets]) -> tuple[Buckets, ...]:
+    """Adjacent ranges of one level and sign as one range (fewer parts in the statement)."""
+    merged: list[Buckets] = []
+    for level, low, high, sign in sorted(buckets, key=lambda b: (b[0], b[3], b[1] or "")):
+        if merged and merged[-1][0] == level and merged[-1][3] == sign and low is not None and merged[-1][2] == low:
+            merged[-1] = (level, merged[-1][1], high, sign)
+        else:
+            merged.append((level, low, high, sign))
+    return tuple(merged)

@@ -4,7 +4,6 @@ wrapper, and rows written straight into ``token_usage`` as the crosslink CLI wri
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -179,7 +178,3 @@ async def watch(api):
     ws, connection = await open_ws(api.client, channels=["usage"])
     yield Watcher(api, connection)
     await ws.__aexit__(None, None, None)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)

@@ -9,7 +9,7 @@ from kernel.app import create_app, kernel_of
 from tests.conftest import BACKENDS
 from tests.support import TestServer
 
-from .conftest import Api, expected_cost, write_server_toml
+from .conftest import Api, write_server_toml
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

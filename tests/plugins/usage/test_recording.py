@@ -8,7 +8,7 @@ from tests.conftest import BACKENDS
 
 from tests.support import open_ws
 
-from .conftest import API_TIME, CLI_TIME, RECORD_KEYS, T0, assert_error
+from .conftest import API_TIME, CLI_TIME, RECORD_KEYS, assert_error
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
