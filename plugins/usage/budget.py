@@ -39,7 +39,6 @@ BUDGET_LOCK = "crosslink.usage.budget"
 #: Spend within this much of an amount counts as reaching it (float noise of long sums).
 EPSILON = 1e-9
 PERIODS = (("day", 0), ("month", 1))
-IN_CHUNK = 500
 
 
 @dataclass
@@ -100,25 +99,29 @@ class Budgets:
     # --- the budgets -----------------------------------------------------------------------------
 
     async def load(self, agents: Iterable[str] | None = None) -> Budget:
-        """The budgets: the overall ones and those of ``agents`` (``None``: every agent)."""
-        row = await self.db.fetch_one(
-            "SELECT threshold_percent, daily_limit, monthly_limit, updated_at FROM server_usage_budget WHERE id = 1"
-        )
-        budget = Budget() if row is None else Budget(
-            threshold_percent=float(row["threshold_percent"]), daily_limit=_real(row["daily_limit"]),
-            monthly_limit=_real(row["monthly_limit"]), updated_at=row["updated_at"],
-        )
-        select = "SELECT agent_id, daily_limit, monthly_limit FROM server_usage_agent_budgets"
-        if agents is None:
-            rows = await self.db.fetch_all(f"{select} ORDER BY agent_id")
+        """The budgets: the overall ones and those of ``agents`` (``None``: every agent), in one
+        statement (at most a batch's 1000 agents are named)."""
+        wanted = None if agents is None else sorted(set(agents))
+        if wanted is None:
+            only = ""
         else:
-            wanted, rows = sorted(set(agents)), []
-            for i in range(0, len(wanted), IN_CHUNK):
-                chunk = wanted[i:i + IN_CHUNK]
-                rows += await self.db.fetch_all(
-                    f"{select} WHERE agent_id IN ({', '.join('?' for _ in chunk)})", chunk
-                )
-        budget.agents = {r["agent_id"]: (_real(r["daily_limit"]), _real(r["monthly_limit"])) for r in rows}
+            only = f" WHERE agent_id IN ({', '.join('?' for _ in wanted)})" if wanted else " WHERE 1 = 0"
+        rows = await self.db.fetch_all(
+            "SELECT NULL AS agent_id, threshold_percent, daily_limit, monthly_limit, updated_at "
+            "FROM server_usage_budget WHERE id = 1 UNION ALL "
+            f"SELECT agent_id, NULL, daily_limit, monthly_limit, NULL FROM server_usage_agent_budgets{only}",
+            wanted or [],
+        )
+        budget = Budget()
+        for row in rows:
+            limits = (_real(row["daily_limit"]), _real(row["monthly_limit"]))
+            if row["agent_id"] is None:
+                budget.threshold_percent = float(row["threshold_percent"])
+                budget.daily_limit, budget.monthly_limit = limits
+                budget.updated_at = row["updated_at"]
+            else:
+                budget.agents[row["agent_id"]] = limits
+        budget.agents = dict(sorted(budget.agents.items()))
         return budget
 
     async def update(self, patch: BudgetPatch) -> Budget:
@@ -196,10 +199,13 @@ class Budgets:
                 target[0 if int(row["today"]) else 1] += cost
         return spending
 
-    async def status(self, now: datetime, budget: Budget, agent_id: str | None = None) -> dict[str, Any]:
-        """Spend against every budget now (``agent_id``: that agent's budget only)."""
+    async def status(self, now: datetime, budget: Budget, agent_id: str | None = None,
+                     spending: Spending | None = None) -> dict[str, Any]:
+        """Spend against every budget now (``agent_id``: that agent's budget only);
+        ``spending`` when the caller has read it already."""
         agents = sorted(budget.agents) if agent_id is None else [a for a in budget.agents if a == agent_id]
-        spending = await self.spending(now)
+        if spending is None:
+            spending = await self.spending(now)
         pct = budget.threshold_percent
 
         def spend(limits: tuple[float | None, float | None], spent: list[float]) -> dict[str, Any]:

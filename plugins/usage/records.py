@@ -97,13 +97,13 @@ class Records:
     async def insert(self, rows: Sequence[NewRow]) -> list[int]:
         """Insert ``rows`` (inside the caller's transaction); their new ids, in the same order.
 
-        The ids follow the order of ``rows``. On PostgreSQL they are reserved first and the rows
-        are then written sorted by agent and model, so that two concurrent batches update the
-        rollup rows (through the triggers) in one order and cannot deadlock; SQLite has one
-        writer at a time.
+        The ids follow the order of ``rows``. On PostgreSQL a batch of several agents or models
+        reserves its ids first and then writes the rows sorted by agent and model, so that two
+        concurrent batches update the rollup rows (through the triggers) in one order and cannot
+        deadlock; SQLite has one writer at a time.
         """
-        if self.db.is_sqlite:
-            ids = await self._insert(rows)
+        if self.db.is_sqlite or len({(row.agent_id, row.model) for row in rows}) == 1:
+            ids = await self._insert(rows)  # one rollup row per level: no order to keep
         else:
             reserved = await self.db.fetch_all(
                 "SELECT nextval(pg_get_serial_sequence('token_usage', 'id')) AS id FROM generate_series(1, ?)",

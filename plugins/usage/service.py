@@ -10,7 +10,8 @@ rows that crossed it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -119,26 +120,30 @@ class UsageService:
         """One page of rows, newest first, and how many rows match in all."""
         await self.rollups.check()
         low, high = span(start, to)
+        counter = self.records.count if filters.session_id is not None else self.summaries.count
+        if not self.db.is_sqlite:
+            return tuple(await self._together(self.records.page(low, high, filters, limit, offset),
+                                              counter(low, high, filters)))
         items = await self.records.page(low, high, filters, limit, offset)
         if len(items) < limit and (items or not offset):
             return items, offset + len(items)
-        if filters.session_id is not None:
-            return items, await self.records.count(low, high, filters)
-        return items, await self.summaries.count(low, high, filters)
+        return items, await counter(low, high, filters)
 
     async def summary(self, filters: Filters, start: datetime | None, to: datetime | None, *,
                       by_day: bool = False) -> dict[str, Any]:
         """Sums by agent and model (and day) with totals, and spend against the budgets."""
         await self.rollups.check()
         low, high = span(start, to)
-        result = await self.summaries.summary(low, high, filters, by_day=by_day)
-        result["budget"] = await self.budget_status(filters.agent_id)
+        result, budget = await self._together(self.summaries.summary(low, high, filters, by_day=by_day),
+                                              self.budget_status(filters.agent_id))
+        result["budget"] = budget
         return result
 
     async def budget_status(self, agent_id: str | None = None) -> dict[str, Any]:
         """Spend in the current UTC day and month against the budgets (overall and agents')."""
-        budget = await self.budgets.load()
-        return await self.budgets.status(self.kernel.clock.now(), budget, agent_id)
+        now = self.kernel.clock.now()
+        budget, spending = await self._together(self.budgets.load(), self.budgets.spending(now))
+        return await self.budgets.status(now, budget, agent_id, spending)
 
     async def budget(self) -> dict[str, Any]:
         """The budgets and the spend against them."""
@@ -154,6 +159,13 @@ class UsageService:
 
     async def alerts(self, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         return await self.budgets.alerts(limit, offset)
+
+    async def _together(self, *reads: Awaitable[Any]) -> list[Any]:
+        """Independent reads: at once on PostgreSQL (each on a pooled connection), one after
+        the other on SQLite's single connection."""
+        if self.db.is_sqlite:
+            return [await read for read in reads]
+        return list(await asyncio.gather(*reads))
 
     # --- background ----------------------------------------------------------------------------
 
