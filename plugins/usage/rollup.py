@@ -269,6 +269,9 @@ async def install(db: Database) -> None:
         await db.execute(statement)
     for statement in rebuild_statements():
         await db.execute(statement)
+    if not db.is_sqlite:  # statistics for the planner now, not at autovacuum's next round
+        for table, _, _ in BUCKETS:
+            await db.execute(f"ANALYZE {table}")
 
 
 class Rollups:
