@@ -353,6 +353,14 @@ METHOD = """
   (`bench/fanout.py`, minimal RFC 6455 clients that timestamp a frame when it is read); each round,
   0.2 s apart, adds a comment; the figure is the time from the comment request's response to the
   last client's receipt of the `issue_updated` event (p50/p99 over rounds), and to each receipt.
+* **Token usage** (`bench/usage.py`, also alone as `python -m bench.usage`). `token_usage` is filled
+  with plain SQL in the CLI's format (30 agents of skewed activity, 5 models, the 30 days before the
+  run, 60 % of the rows with a cost), then `crosslink serve --plugins usage` starts on it twice: the
+  first start indexes the table and builds the rollups from its rows, the second is an ordinary
+  start. Each scenario is replayed on one connection like the latency runs: summaries over every
+  row (by agent and model, and by day), over the last 24-25 hours and over random spans (both in
+  mixed RFC 3339 spellings, so the edges are ragged), one agent's month; the newest page and one
+  agent's week; a single record and batches of 100.
 * **Start-up and memory.** Cold start: from spawning `crosslink serve` to the first 200 on
   `/api/v1/health`, polled every 2 ms (operating system caches warm). Resident memory: `VmRSS` of the
   server process, idle (a new repository, after start-up and a few health checks) and after the whole
