@@ -45,7 +45,8 @@ async def alerts_until_sentinel(client: httpx.AsyncClient, ws, sentinel: str) ->
 async def test_each_alert_goes_out_once_across_two_servers(live_server_factory):
     first = live_server_factory("--plugins", "usage")
     second = live_server_factory("--plugins", "usage")
-    limits = httpx.Limits(max_connections=50)
+    # idle connections are dropped before the server's 5 s keep-alive closes them under us
+    limits = httpx.Limits(max_connections=50, keepalive_expiry=1.0)
     async with httpx.AsyncClient(base_url=first.url, timeout=60, limits=limits) as a, \
             httpx.AsyncClient(base_url=second.url, timeout=60, limits=limits) as b:
         # monthly limits: a run that crosses a UTC midnight still stays in one period
