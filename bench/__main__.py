@@ -28,19 +28,21 @@ from pathlib import Path
 from statistics import median
 
 from . import fanout, load, orchestrator, servers
+from . import usage as usage_bench
 from .generate import generate
 from .load import get, post
 from .report import (Results, Row, Target, flaws, num, console, evaluate, load_average, machine, markdown,
-                     others_running, summarise)
+                     others_running, size_name, summarise)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SERVER_CPU, LOAD_CPU = 0, 1
 
 FULL = dict(sizes=[10_000, 100_000], runs=3, throughput_s=10, latency_s=5, warmup_s=2, connections=32,
-            subscribers=1000, fanout_rounds=20, cold_starts=5, tool="wrk", servers=True, orchestrator_stages=100)
+            subscribers=1000, fanout_rounds=20, cold_starts=5, tool="wrk", servers=True, orchestrator_stages=100,
+            usage_rows=1_000_000)
 SMOKE = dict(sizes=[300], runs=1, throughput_s=0.5, latency_s=0.3, warmup_s=0, connections=4,
-             subscribers=20, fanout_rounds=3, cold_starts=1, tool="python", servers=False, orchestrator_stages=10)
+             subscribers=20, fanout_rounds=3, cold_starts=1, tool="python", servers=False, orchestrator_stages=10, usage_rows=2_000)
 
 
 class Bench:
@@ -202,6 +204,15 @@ class Bench:
             shutil.rmtree(repo, ignore_errors=True)
             pristine.unlink(missing_ok=True)
 
+    def usage(self) -> None:
+        """The usage plugin on a ``token_usage`` table of ``usage_rows`` rows (``bench/usage.py``)."""
+        plan, rows = self.plan, self.plan["usage_rows"]
+        measured = usage_bench.measure(self.workdir, rows_count=rows, runs=plan["runs"], seconds=plan["latency_s"],
+                                       warmup=min(1.0, plan["warmup_s"]), seed=plan["seed"], tool=plan["tool"])
+        self.results.data[f"usage-{rows}"] = {k: v for k, v in measured.items() if k != "results"}
+        for scenario, figures in measured["results"]:
+            self.results.add("usage", rows, scenario.name, figures, scenario.detail)
+
     def guarded(self, measure):
         """Run one measurement; a failure is reported and the suite goes on with the next."""
         try:
@@ -344,6 +355,8 @@ def targets(plan: dict) -> list[Target]:
         Target("idle RSS", "memory", None, "idle RSS", "rss_mb", 100, unit="MB"),
         Target("orchestrator overhead per stage", "orchestrator", None,
                f"orchestrator, {plan.get('orchestrator_stages', 100)} stages, 1 at a time", "overhead_ms", 20),
+        Target(f"usage summary, every row p50 at {size_name(plan['usage_rows'])} rows", "usage", plan["usage_rows"],
+               "summary, every row", "p50_ms", 20),
     ]
     return found
 
@@ -351,7 +364,7 @@ def targets(plan: dict) -> list[Target]:
 def render(path: Path, out: Path) -> int:
     saved = json.loads(path.read_text())
     results = Results(plan=saved["plan"], command=saved["command"], machine=saved["machine"],
-                      conditions=saved["conditions"], data={int(k): v for k, v in saved["data"].items()},
+                      conditions=saved["conditions"], data={int(k) if k.isdigit() else k: v for k, v in saved["data"].items()},
                       rows=[Row(**row) for row in saved["rows"]])
     verdicts = evaluate(results, targets(results.plan))
     print(console(results, verdicts))
@@ -423,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
             bench.server_comparison()
         for n in plan["sizes"]:
             bench.size(n)
+        bench.guarded(bench.usage)
     finally:
         results.conditions["load_after"] = load_average()
         results.conditions["failures"] = bench.failures

@@ -276,6 +276,20 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
     if orchestrating:
         out += ["", "## Orchestrator scheduling", ""]
         out.append(_table(["measurement", "figures", "how"], [[r.name, _describe(r), r.detail] for r in orchestrating]))
+    usage = [r for r in results.rows if r.section == "usage"]
+    if usage:
+        rows = usage[0].size
+        data = results.data.get(f"usage-{rows}", {})
+        out += ["", f"## Token usage, {rows:,} rows", ""]
+        if data:
+            out.append(f"`token_usage` filled as the crosslink CLI fills it (30 agents, 5 models, the 30 days before the "
+                       f"run) in {data['fill_s']:.1f} s; the server's first start on it (indexes, rollups built "
+                       f"from the rows) {data['first_start_s']:.2f} s, a later start {data['start_s']:.2f} s "
+                       f"(`bench/usage.py`, also `python -m bench.usage`).")
+            out.append("")
+        out.append(_table(["latency (1 connection)", "request", "p50 ms", "p99 ms", "req/s", "runs (p50 ms)"], [
+            [r.name + flaws(r), f"`{r.detail}`", num(r.figures["p50_ms"]), num(r.figures["p99_ms"]), num(r.figures["rps"]),
+             " / ".join("-" if x is None else f"{x:g}" for x in r.figures["runs_p50_ms"])] for r in usage]))
     general = [r for r in results.rows if r.size is None and r.section in ("startup", "memory")]
     if general:
         out += ["", "## Start-up and memory without data", ""]
@@ -355,6 +369,14 @@ METHOD = """
   stages' `run_seconds` (the wrapper shell and `true`, from spawn to the exit being seen) is the
   orchestrator's own cost: tracking issues, transitions, events, closing issues and milestones,
   deciding what runs next. The server's CPU time per stage is given too (`/proc/<pid>/stat`).
+* **Token usage** (`bench/usage.py`, also alone as `python -m bench.usage`). `token_usage` is filled
+  with plain SQL in the CLI's format (30 agents of skewed activity, 5 models, the 30 days before the
+  run, 60 % of the rows with a cost), then `crosslink serve --plugins usage` starts on it twice: the
+  first start indexes the table and builds the rollups from its rows, the second is an ordinary
+  start. Each scenario is replayed on one connection like the latency runs: summaries over every
+  row (by agent and model, and by day), over the last 24-25 hours and over random spans (both in
+  mixed RFC 3339 spellings, so the edges are ragged), one agent's month; the newest page and one
+  agent's week; a single record and batches of 100.
 * **Start-up and memory.** Cold start: from spawning `crosslink serve` to the first 200 on
   `/api/v1/health`, polled every 2 ms (operating system caches warm). Resident memory: `VmRSS` of the
   server process, idle (a new repository, after start-up and a few health checks) and after the whole

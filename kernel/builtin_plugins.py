@@ -20,6 +20,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "sync": "plugins.sync.hooks",
     "dashboard": "plugins.dashboard.hooks",
     "orchestrator": "plugins.orchestrator.hooks",
+    "usage": "plugins.usage.hooks",
 }
 
 INTERFACES: frozenset[str] = frozenset({"dashboard", "mcp"})

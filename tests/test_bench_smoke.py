@@ -27,7 +27,8 @@ def test_smoke_mode_prints_the_table():
     for name in ("bare Quart hello (ceiling)", "GET /issues/:id", "GET /issues, filtered, 50 items",
                  "search, medium word", "ready", "blocked", "tree", "create issue", "add comment",
                  "add blocker, cycle refused", "WebSocket fan-out", "cold start", "idle RSS",
-                 "orchestrator, 10 stages, 1 at a time", "orchestrator overhead per stage"):
+                 "orchestrator, 10 stages, 1 at a time", "orchestrator overhead per stage",
+                 "summary, every row", "summary, last 24 hours", "record a batch of 100", "usage summary, every row"):
         assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"
 
 
@@ -51,6 +52,20 @@ def test_sync_section_is_kept_when_the_main_report_is_rewritten():
     assert new.startswith("# Benchmarks\n\nnew tables") and new.count(SECTION_START) == 1 and "figures" in new
     again = replace_section(new, f"{SECTION_START}\nnewer\n{SECTION_END}")
     assert "figures" not in again and "newer" in again and again.count(SECTION_START) == 1
+
+
+def test_usage_smoke_mode_prints_its_figures():
+    """``python -m bench.usage --smoke``: 2,000 CLI rows, every scenario once, p50/p99 printed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "bench.usage", "--smoke"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    for name in ("summary, every row", "summary by day, every row", "summary, last 24 hours", "summary, random spans",
+                 "summary, one agent's month", "list, newest 50", "list, one agent's week", "record one",
+                 "record a batch of 100"):
+        assert name in out, f"{name!r} missing:\n{out[-3000:]}"
+    assert "p50 ms" in out and "target: summary, every row p50 <= 20 ms at 2,000 rows" in out, out[-3000:]
 
 
 def test_generator_is_reproducible_from_its_seed(tmp_path):
