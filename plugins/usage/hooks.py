@@ -26,8 +26,10 @@ def crosslink_config_section():
 def crosslink_register_models():
     """No models; the migrations add the rollups, budgets, alerts and their triggers."""
     from .migrations import MIGRATIONS
+    from .rollup import DAILY, HOURLY, MONTHLY
 
-    return StorageSpec("usage", migrations=MIGRATIONS)
+    # the rollups are rebuilt from token_usage (its triggers fill them): a copy leaves them out
+    return StorageSpec("usage", migrations=MIGRATIONS, derived=[HOURLY, DAILY, MONTHLY])
 
 
 @hookimpl
