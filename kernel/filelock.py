@@ -57,3 +57,26 @@ async def file_lock(path: Path, timeout: float = 30.0) -> AsyncIterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+class FileLock:
+    """``file_lock(path)`` as an object that code can hold and share: ``async with lock:``.
+
+    Each ``async with`` takes the lock anew (in-process first, then the file), so one object can
+    be used by many tasks; it is not re-entrant.
+    """
+
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._entered: dict[asyncio.Task, object] = {}
+
+    async def __aenter__(self) -> FileLock:
+        held = file_lock(self.path, self.timeout)
+        await held.__aenter__()
+        self._entered[asyncio.current_task()] = held
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        held = self._entered.pop(asyncio.current_task())
+        await held.__aexit__(*exc)

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kernel import Worker
+from kernel.filelock import FileLock
 from kernel.settings import CROSSLINK_DIR
 
 from . import errors
@@ -88,6 +89,8 @@ log = logging.getLogger("crosslink.hub")
 SERVICE_NAME = "hub"
 KNOWLEDGE_BRANCH = "crosslink/knowledge"
 KNOWLEDGE_DIR_NAME = ".knowledge-cache"
+#: The cross-process lock of knowledge changes (in `.crosslink/`, beside the checkout).
+KNOWLEDGE_LOCK_FILE = ".knowledge-write.lock"
 WATCH_WORKER = "hub-watch"
 DEFAULT_REMOTE = "origin"
 #: How long an operation waits for another one of this server before answering "busy".
@@ -136,8 +139,9 @@ class HubOwner:
         )
         #: Hub operations of this process, one at a time (the CLI lock orders processes).
         self.hub_lock = asyncio.Lock()
-        #: Knowledge-branch changes of this process, one at a time (page writes, fetch, push).
-        self.knowledge_lock = asyncio.Lock()
+        #: Knowledge-branch changes, one at a time (page writes, fetch, push), also across server
+        #: processes serving this directory (a file lock beside the checkout, not inside it).
+        self.knowledge_lock = FileLock(crosslink / KNOWLEDGE_LOCK_FILE)
         #: Who this checkout is, for announced state shared between hosts.
         self.origin = f"{socket.gethostname()}:{self.hub.path.resolve()}"
         #: The server's own agent id on the hub (``[hub] agent_id``; see :mod:`.identity`).

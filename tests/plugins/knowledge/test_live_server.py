@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -73,3 +74,28 @@ def test_changes_abandoned_by_their_clients_are_whole(live_server_factory, repo:
     assert {"first", "after"} <= set(pages)
     assert len(commits(repo)) == len([p for p in pages if p.startswith("abandoned")]) + 3  # init, first, after
     assert "Traceback" not in live.text()
+
+
+async def test_two_servers_on_one_repository_take_turns_at_the_knowledge_branch(live_server_factory, repo: Path):
+    """Two server processes serving one directory write pages at once: every page is committed
+    once, nothing is left uncommitted, and each server lists what the other wrote."""
+    import asyncio
+
+    servers = [live_server_factory("--plugins", "knowledge") for _ in range(2)]
+    async with httpx.AsyncClient(timeout=60) as http:
+        async def create(n: int) -> int:
+            base = servers[n % 2].url
+            answer = await http.post(f"{base}/api/v1/knowledge",
+                                     json={"slug": f"page-{n}", "title": f"Page {n}", "content": f"body {n}\n"})
+            return answer.status_code
+
+        codes = await asyncio.gather(*(create(n) for n in range(16)))
+        assert codes == [201] * 16
+        listed = [sorted(p["slug"] for p in (await http.get(f"{live.url}/api/v1/knowledge")).json() if p["slug"] != "index")
+                  for live in servers]
+    assert listed[0] == listed[1] == sorted(f"page-{n}" for n in range(16))
+    added = [line for line in commits(repo) if line.startswith("Add knowledge page: ")]
+    assert sorted(added) == sorted(f"Add knowledge page: page-{n}" for n in range(16))
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo / ".crosslink" / ".knowledge-cache",
+                            capture_output=True, text=True, check=True).stdout
+    assert status == ""
