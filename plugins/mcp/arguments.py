@@ -171,6 +171,16 @@ class HeartbeatArgs(Arguments):
     agent_id: AgentId = None
 
 
+# --- orchestrator --------------------------------------------------------------------------------
+
+
+class ReportStageArgs(Arguments):
+    stage_id: Annotated[str, Field(min_length=1, max_length=200, description="The stage's id, as the plan gives it.")]
+    status: Literal["running", "done", "failed"]
+    message: Annotated[str, Field(max_length=SHORT_TEXT_MAX_CHARS, description="What happened, in a line.")] | None = None
+    agent_id: AgentId = None
+
+
 # --- knowledge -----------------------------------------------------------------------------------
 
 

@@ -6,21 +6,8 @@ calls those services (``call.service("issues")``), never the HTTP API. A tool is
 when every service it needs is provided by an enabled plugin; ``tier`` says whether it is in
 the default (``core``) set or only in ``all``.
 
-Adding a tool is an arguments model, a ``run`` function and one entry in :data:`TOOLS`; for
-instance the orchestrator's::
-
-    class ReportStageArgs(Arguments):
-        stage_id: str
-        status: str
-        message: str | None = None
-        agent_id: AgentId = None
-
-    async def report_stage(call, args):
-        return await call.service("orchestrator").report_stage(
-            args.stage_id, args.status, agent_id=call.agent(args.agent_id), message=args.message)
-
-    ToolSpec("report_stage", "Report the status of an orchestrator stage.", ReportStageArgs,
-             report_stage, needs=("orchestrator",)),
+Adding a tool is an arguments model, a ``run`` function and one entry in :data:`TOOLS` (see
+``report_stage``, the orchestrator's: it is offered only when that plugin is enabled).
 
 Errors are :class:`kernel.APIError`, as the services raise them; the server turns them into
 MCP tool errors carrying the API's ``{"error", "detail"}`` body.
@@ -279,6 +266,16 @@ async def write_page(call: ToolCall, args: a.WritePageArgs) -> dict[str, Any]:
     return {"slug": page.slug, "version": page.version, "created": False}
 
 
+# --- orchestrator --------------------------------------------------------------------------------
+
+
+async def report_stage(call: ToolCall, args: a.ReportStageArgs) -> dict[str, Any]:
+    """Report a stage as ``running`` (you took it), ``done`` or ``failed``."""
+    return await call.service("orchestrator").report_stage(
+        args.stage_id, args.status, agent_id=call.agent(args.agent_id), message=args.message
+    )
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 TOOLS: tuple[ToolSpec, ...] = (
@@ -315,6 +312,8 @@ TOOLS: tuple[ToolSpec, ...] = (
              a.PageArgs, read_page, needs=("knowledge",), tier="extra", read_only=True),
     ToolSpec("write_page", "Create a knowledge page, or change one given the version you read.",
              a.WritePageArgs, write_page, needs=("knowledge",), tier="extra"),
+    ToolSpec("report_stage", "Report an orchestrator stage you work on: running, done or failed.",
+             a.ReportStageArgs, report_stage, needs=("orchestrator",)),
 )
 
 TOOL_NAMES = frozenset(tool.name for tool in TOOLS)

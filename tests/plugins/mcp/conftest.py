@@ -22,7 +22,7 @@ TOKEN = "a-long-enough-secret-token"
 
 CORE_TOOLS = [
     "find_ready_work", "search", "show_issue", "create_issue", "comment", "close_issue",
-    "start_session", "work_on_issue", "end_session", "claim_lock", "release_lock", "heartbeat",
+    "start_session", "work_on_issue", "end_session", "claim_lock", "release_lock", "heartbeat", "report_stage",
 ]
 EXTRA_TOOLS = ["label_issue", "block_issue", "steal_lock", "search_knowledge", "read_page", "write_page"]
 #: The core tools a ``--plugins issues,locks,mcp`` server offers.
