@@ -402,7 +402,7 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
         openapi_provider_class=CrosslinkOpenAPIProvider,
     )
     install_json_provider(app)
-    install_error_handlers(app)
+    install_error_handlers(app, loaded.disabled_owner)
     policy = install_security(app, settings)
 
     kernel = Kernel(settings, loaded)

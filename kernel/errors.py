@@ -8,6 +8,7 @@ generic message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 
 from quart import Quart
@@ -93,8 +94,12 @@ _FRAMEWORK_DETAILS = {
 }
 
 
-def install_error_handlers(app: Quart) -> None:
-    """Make every error, framework or ours, a JSON ``{error, detail}`` response."""
+def install_error_handlers(app: Quart, owner_of: Callable[[str], str | None] | None = None) -> None:
+    """Make every error, framework or ours, a JSON ``{error, detail}`` response.
+
+    :param owner_of: for a path no route answers, the disabled plugin that would serve it
+        (``None``: none); the 404 then says so and how to enable it.
+    """
 
     from quart import request
 
@@ -108,6 +113,10 @@ def install_error_handlers(app: Quart) -> None:
         template = _FRAMEWORK_DETAILS.get(status)
         if template is not None:
             detail = template.format(path=request.path, method=request.method)
+            plugin = owner_of(request.path) if status == 404 and owner_of is not None else None
+            if plugin is not None:
+                detail = (f"{request.path} is served by the '{plugin}' plugin, which is disabled on this "
+                          f"server; enable it with --plugins (e.g. --plugins all or a list naming '{plugin}')")
         else:
             detail = exc.description or category(status)
         headers = {}

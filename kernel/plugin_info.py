@@ -14,11 +14,14 @@ class PluginInfo:
     :ivar name: the plugin's canonical name (``--plugins`` uses it).
     :ivar requires: names of plugins that must be enabled for this one to work.
     :ivar description: one line for ``crosslink plugins``.
+    :ivar paths: path prefixes the plugin serves (``/api/v1/issues``, ``/mcp``): a request to one
+        while the plugin is disabled is told which plugin serves it.
     """
 
     name: str
     requires: tuple[str, ...] = ()
     description: str = ""
+    paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

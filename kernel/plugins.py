@@ -107,13 +107,49 @@ class LoadedPlugins:
     failures: list[PluginRecord] = field(default_factory=list)
 
     def all_records(self) -> list[PluginRecord]:
-        """Every record, plus third-party plugins that failed and were replaced by a built-in."""
+        """Every record, plus third-party plugins that failed and were replaced by a built-in.
+
+        A disabled built-in is described too (description, requirements, hooks): its module is
+        imported for that, never registered."""
         failed = [f for f in self.failures if f is not self.records.get(f.name)]
+        for record in self.records.values():
+            _describe_builtin(record)
         return sorted([*self.records.values(), *failed], key=lambda r: (r.name, r.source))
+
+    def disabled_owner(self, path: str) -> str | None:
+        """The disabled built-in that serves ``path`` (by its ``PluginInfo.paths``), or ``None``."""
+        for record in self.records.values():
+            if record.enabled:
+                continue
+            info = _describe_builtin(record)
+            if info is not None and any(path == p or path.startswith(p.rstrip("/") + "/") for p in info.paths):
+                return record.name
+        return None
 
     def info(self, name: str) -> PluginInfo:
         record = self.records[name]
         return record.info or PluginInfo(name=name)
+
+
+def _describe_builtin(record: PluginRecord) -> PluginInfo | None:
+    """Fill a disabled built-in's ``info`` and ``hooks`` from its module (imported once, never
+    registered); the record's info when it has one already."""
+    if record.info is not None or record.enabled or record.source != "built-in":
+        return record.info
+    module_path = BUILTIN_PLUGINS.get(record.name)
+    if module_path is None:
+        return None
+    try:
+        module = importlib.import_module(module_path)
+        record.info = _plugin_info(record.name, module)
+    except Exception as exc:  # describing must not fail the listing
+        log.warning("cannot describe the disabled plugin '%s': %s", record.name, exc)
+        return None
+    marker = f"{hookspecs.PROJECT}_impl"
+    record.hooks = sorted(
+        name for name in dir(module) if name.startswith("crosslink_") and hasattr(getattr(module, name), marker)
+    )
+    return record.info
 
 
 def new_plugin_manager() -> pluggy.PluginManager:

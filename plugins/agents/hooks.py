@@ -14,6 +14,7 @@ from .tracker import STATUS_WORKER, AgentTracker
 PLUGIN = PluginInfo(
     name="agents",
     description="Agents and heartbeats: hub (V1+V2) and server heartbeats, status events",
+    paths=("/api/v1/agents",),
 )
 
 

@@ -9,6 +9,7 @@ from .search import FOLD_FUNCTION, fold
 PLUGIN = PluginInfo(
     name="issues",
     description="Issues, comments, labels, dependencies and milestones on the crosslink CLI's tables",
+    paths=("/api/v1/issues", "/api/v1/milestones"),
 )
 
 

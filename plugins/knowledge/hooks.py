@@ -12,6 +12,7 @@ from .service import SERVICE_NAME, KnowledgeService
 PLUGIN = PluginInfo(
     name="knowledge",
     description="Knowledge pages on the crosslink/knowledge branch: list, read, search, create, update, delete",
+    paths=("/api/v1/knowledge",),
 )
 
 

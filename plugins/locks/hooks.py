@@ -19,6 +19,7 @@ PLUGIN = PluginInfo(
     name="locks",
     requires=("issues",),
     description="Issue locks: hub locks (V1+V2), atomic claims with fencing tokens, lock events",
+    paths=("/api/v1/locks",),
 )
 
 

@@ -7,6 +7,7 @@ from kernel import ConfigSection, PluginInfo, StartupError, hookimpl
 PLUGIN = PluginInfo(
     name="mcp",
     description="Model Context Protocol: the server's services as agent tools at /mcp and over stdio (crosslink mcp)",
+    paths=("/mcp",),
 )
 
 SERVICE = "mcp"

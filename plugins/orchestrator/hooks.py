@@ -20,6 +20,7 @@ PLUGIN = PluginInfo(
     name="orchestrator",
     requires=("issues",),
     description="Design documents into phased plans (markdown or an LLM command), executed through launchers",
+    paths=("/api/v1/orchestrator",),
 )
 
 

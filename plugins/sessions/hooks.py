@@ -8,6 +8,7 @@ PLUGIN = PluginInfo(
     name="sessions",
     requires=("issues",),
     description="Agent work sessions with handoff notes and breadcrumbs, on the crosslink CLI's sessions table",
+    paths=("/api/v1/sessions",),
 )
 
 

@@ -14,6 +14,7 @@ from .worker import WORKER_NAME, run_auto_sync
 PLUGIN = PluginInfo(
     name="sync",
     description="Hub sync over real git: status, fetch, push, init, optional auto-sync, sync events",
+    paths=("/api/v1/sync",),
 )
 
 #: How long shutdown waits for a fetch or push still running (a rebase must not be cut short).

@@ -7,6 +7,7 @@ from kernel import ConfigSection, PluginInfo, StorageSpec, Worker, hookimpl
 PLUGIN = PluginInfo(
     name="usage",
     description="Token usage and cost per agent on the crosslink CLI's token_usage table, with budgets and alerts",
+    paths=("/api/v1/usage",),
 )
 
 

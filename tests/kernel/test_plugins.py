@@ -57,6 +57,20 @@ async def test_disabled_plugin_has_no_routes_and_no_channel(notes_builtin, app_f
         await ws.__aexit__(None, None, None)
 
 
+async def test_a_disabled_builtin_is_described_and_its_routes_say_so(app_factory):
+    server = await app_factory(plugins="issues")
+    listed = await plugins_by_name(server.client)
+    sync = listed["sync"]
+    assert sync["enabled"] is False and sync["description"].startswith("Hub sync")
+    assert "crosslink_register_blueprints" in sync["hooks"]
+    response = await server.client.get("/api/v1/sync/status")
+    assert response.status_code == 404
+    detail = (await response.get_json())["detail"]
+    assert "'sync' plugin, which is disabled" in detail and "--plugins" in detail
+    unknown = await server.client.get("/api/v1/no-such-thing")
+    assert (await unknown.get_json())["detail"] == "No such route: /api/v1/no-such-thing"
+
+
 async def test_only_the_listed_plugins_are_enabled(notes_builtin, app_factory):
     server = await app_factory(plugins="notes")
     listed = await plugins_by_name(server.client)
@@ -163,9 +177,9 @@ async def test_unknown_plugin_name_lists_the_available_ones(settings_factory):
 
 
 async def test_disabling_a_plugin_that_is_not_installed_is_harmless(notes_builtin, app_factory, caplog):
-    server = await app_factory(plugins="all,-dashboard")
+    server = await app_factory(plugins="all,-telemetry")
     assert (await server.client.get("/api/v1/notes/count")).status_code == 200
-    assert "disables 'dashboard', which is not installed" in caplog.text
+    assert "disables 'telemetry', which is not installed" in caplog.text
 
 
 async def test_two_plugins_with_one_event_type_refuse_to_start(settings_factory):
