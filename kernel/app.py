@@ -29,6 +29,8 @@ from .browser_sessions import BrowserSessions
 from .errors import StartupError, install_error_handlers
 from .eventlog import EVENT_LOG_SCHEMA, EventLog, LogEntry
 from .events import Event, EventBus, EventRegistry
+from .gitignore import keep_out_of_git
+from .hook_config import LOCK_FILE_NAME as HOOK_CONFIG_LOCK
 from .hook_config import HookConfig
 from .jsonutil import install_json_provider
 from .leases import FileLeases, PostgresLeases
@@ -102,6 +104,12 @@ class Kernel:
         self.hook_config = HookConfig(settings.crosslink_dir)
         #: Session cookies that stand in for the bearer token in a browser (see the module).
         self.browser_sessions = BrowserSessions(settings.token, settings.clock)
+        #: Machine-local files under ``.crosslink/`` kept out of ``git status`` (:mod:`.gitignore`).
+        self._local_files: set[str] = {HOOK_CONFIG_LOCK}
+        sqlite = self.db.sqlite_path()
+        if sqlite is not None and sqlite.parent.resolve() == settings.crosslink_dir.resolve():
+            self._local_files |= {sqlite.name, f"{sqlite.name}-wal", f"{sqlite.name}-shm",
+                                  f"{self.db.runtime_dir().name}/"}
         self.storage_specs: list[tuple[str, StorageSpec]] = []
         self._plugin_config: dict[str, BaseModel] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -132,6 +140,11 @@ class Kernel:
 
     def is_enabled(self, name: str) -> bool:
         return name in self.plugins.order
+
+    def keep_out_of_git(self, *paths: str) -> None:
+        """Keep machine-local files of a plugin (paths inside ``.crosslink/``, directories with a
+        trailing ``/``) out of ``git status``; call it during startup (see :mod:`kernel.gitignore`)."""
+        self._local_files.update(paths)
 
     def spawn(self, coroutine: Coroutine, name: str) -> asyncio.Task:
         """Run ``coroutine`` for the life of the server; it is cancelled at shutdown."""
@@ -287,6 +300,7 @@ class Kernel:
             self._add_kernel_workers()
             self.workers.start([RELAY_WORKER])
             await self.call_runtime("crosslink_startup", isolate=False, kernel=self)
+            await asyncio.to_thread(keep_out_of_git, self.crosslink_dir, self._local_files)
             self._collect_workers()
         except BaseException:
             await self.workers.stop()

@@ -146,6 +146,7 @@ class HubOwner:
         self.origin = f"{socket.gethostname()}:{self.hub.path.resolve()}"
         #: The server's own agent id on the hub (``[hub] agent_id``; see :mod:`.identity`).
         self.agent_id = agent_id_from(kernel.settings.sections.get("hub", {}))
+        kernel.keep_out_of_git(f"{HUB_DIR_NAME}/", f"{KNOWLEDGE_DIR_NAME}/", KNOWLEDGE_LOCK_FILE)
         self._subscribers: dict[str, _Subscriber] = {}
         self._remote_listeners: list[Callable[[RemoteContact], Awaitable[Any]]] = []
         self._operations: set[asyncio.Task] = set()

@@ -93,6 +93,12 @@ def crosslink_register_blueprints(kernel):
 
 
 @hookimpl
+def crosslink_startup(kernel):
+    """Keep the stage runs' logs and status files (``.crosslink/orchestrator/runs/``) out of git."""
+    kernel.keep_out_of_git("orchestrator/runs/")
+
+
+@hookimpl
 def crosslink_register_workers(kernel):
     """The execution driver, a singleton: one instance of a team server drives executions."""
     return [Driver(_service(kernel)).worker()]

@@ -102,3 +102,22 @@ async def test_docs_page_uses_only_local_assets(server):
         assert "http://" not in text and "https://" not in text  # nothing from the internet
     assert "http://" not in html.replace('href="/openapi.json"', "") and "https://" not in html
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_serving_a_repository_leaves_git_status_clean(live_server_factory, repo):
+    """The server's machine-local files (database, locks, checkouts) stay out of git status,
+    through the repository's info/exclude, never through a tracked file."""
+    live = live_server_factory()
+    answer = httpx.post(f"{live.url}/api/v1/knowledge", json={"slug": "p", "title": "P", "content": "x\n"}, timeout=30)
+    assert answer.status_code == 201
+    httpx.patch(f"{live.url}/api/v1/config", json={"tracking_mode": "strict"}, timeout=30)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    # only the shared configuration, which a team commits, shows up
+    assert status == ["?? .crosslink/hook-config.json"], status
+    exclude = (repo / ".git" / "info" / "exclude").read_text()
+    assert "/.crosslink/issues.db" in exclude and "/.crosslink/.knowledge-cache/" in exclude
+    live.stop()
+    again = live_server_factory()  # a restart rewrites the block in place, never twice
+    again.stop()
+    assert (repo / ".git" / "info" / "exclude").read_text().count("crosslink-server: machine-local") == 1
