@@ -93,6 +93,24 @@ class ConfigUpdate(BaseModel):
         return value
 
 
+def auto_steal_multiplier(value: Any) -> int | None:
+    """``auto_steal_stale_locks`` as the CLI reads it: ``None`` when off, else how many stale
+    timeouts a lock must be silent before an agent may take it (``true`` is 1, a positive number
+    is itself, and the strings the CLI's config command writes read the same). The one reading:
+    ``GET /config`` and the locks plugin both use it."""
+    if value is True:
+        return 1
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value) if value >= 1 else None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "true":
+            return 1
+        if text.isascii() and text.isdigit() and int(text) > 0:
+            return int(text)
+    return None
+
+
 def view_of(raw: dict[str, Any]) -> ConfigView:
     """Read the API view of a hook-config mapping, falling back to defaults key by key."""
 
@@ -104,7 +122,6 @@ def view_of(raw: dict[str, Any]) -> ConfigView:
 
     tracking = pick("tracking_mode", str, DEFAULTS["tracking_mode"])
     timeout = pick("stale_lock_timeout_minutes", int, DEFAULTS["stale_lock_timeout_minutes"])
-    steal = raw.get("auto_steal_stale_locks")
     return ConfigView(
         tracking_mode=tracking,
         stale_lock_timeout_minutes=timeout if timeout > 0 else DEFAULTS["stale_lock_timeout_minutes"],
@@ -113,8 +130,7 @@ def view_of(raw: dict[str, Any]) -> ConfigView:
             pick("signing_enforcement", str, ""), DEFAULTS["signing_enforcement"]
         ),
         intervention_tracking=pick("intervention_tracking", bool, DEFAULTS["intervention_tracking"]),
-        auto_steal_stale_locks=(steal is True)
-        or (isinstance(steal, (int, float)) and not isinstance(steal, bool) and steal > 0),
+        auto_steal_stale_locks=auto_steal_multiplier(raw.get("auto_steal_stale_locks")) is not None,
     )
 
 
@@ -153,6 +169,13 @@ class HookConfig:
 
     def read(self) -> ConfigView:
         return view_of(self.read_raw())
+
+    def auto_steal_multiplier(self) -> int | None:
+        """The CLI's auto-steal multiplier (``None``: off); tolerant of a broken file."""
+        try:
+            return auto_steal_multiplier(self.read_raw().get("auto_steal_stale_locks"))
+        except APIError:
+            return None
 
     @property
     def stale_lock_timeout_minutes(self) -> int:

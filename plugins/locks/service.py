@@ -65,21 +65,6 @@ def effective_lock(hub_lock: Lock | None, server_lock: Lock | None) -> Lock | No
     return hub_lock if hub_lock.claimed_at > server_lock.claimed_at else server_lock
 
 
-def parse_auto_steal(value: Any) -> int | None:
-    """``auto_steal_stale_locks`` as the CLI reads it: ``None`` when off, else the multiplier
-    (``true`` is 1, a positive number is itself)."""
-    if value is True:
-        return 1
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value) if value >= 1 else None
-    if isinstance(value, str):
-        if value.strip().lower() == "true":
-            return 1
-        if value.strip().isdigit() and int(value) > 0:
-            return int(value)
-    return None
-
-
 class LocksService:
     """What the routes, the watcher and other plugins (``"locks"``) use."""
 
@@ -101,11 +86,8 @@ class LocksService:
         return self.kernel.hook_config.stale_lock_timeout_minutes
 
     def auto_steal_multiplier(self) -> int | None:
-        try:
-            raw = self.kernel.hook_config.read_raw()
-        except APIError:
-            return None
-        return parse_auto_steal(raw.get("auto_steal_stale_locks"))
+        """hook-config.json's auto-steal multiplier, read as ``GET /config`` reads it."""
+        return self.kernel.hook_config.auto_steal_multiplier()
 
     # --- reading ---------------------------------------------------------------------------
 

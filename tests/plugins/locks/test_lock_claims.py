@@ -168,6 +168,20 @@ async def test_auto_steal_after_the_configured_multiple(app_factory, repo, clock
     assert comment["content"].startswith("[auto-steal]") and "threshold: 20 min" in comment["content"]
 
 
+@pytest.mark.parametrize(("stored", "multiplier"), [("true", 1), ("3", 3), (2.0, 2)])
+async def test_config_and_locks_read_auto_steal_the_same_way(app_factory, repo, clock, stored, multiplier):
+    """One reading of auto_steal_stale_locks: what GET /config says is what a claim does."""
+    write_hook_config(repo, stale_lock_timeout_minutes=10, auto_steal_stale_locks=stored)
+    server = await app_factory(plugins="issues,locks", clock=clock)
+    assert (await (await server.client.get("/api/v1/config")).get_json())["auto_steal_stale_locks"] is True
+    issue = await create_issue(server)
+    await act(server, issue, "claim", {"agent_id": "holder"}, 201)
+    clock.advance(minutes=10 * multiplier - 1)
+    await act(server, issue, "claim", {"agent_id": "eager"}, 409)
+    clock.advance(minutes=2)
+    await act(server, issue, "claim", {"agent_id": "eager"}, 201)
+
+
 async def test_auto_steal_off_never_takes_a_claim(app_factory, repo, clock):
     write_hook_config(repo, auto_steal_stale_locks=False)
     server = await app_factory(plugins="issues,locks", clock=clock)
