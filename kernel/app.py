@@ -444,6 +444,13 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
 
     reserve_static_segments(app.url_map)
 
+    @app.after_request
+    async def events_before_response(response):
+        """An event a request caused outside a transaction is in the event log (and so before
+        any later WebSocket client's starting point) by the time its response leaves."""
+        await kernel.events.settle()
+        return response
+
     @app.while_serving
     async def lifespan():
         await kernel.start()

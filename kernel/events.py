@@ -11,6 +11,7 @@ clients, the ``crosslink_on_event`` hook) follows the log, in commit order (:mod
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -192,6 +193,15 @@ class EventBus:
                 log.warning("writing %d event(s) to the event log failed (%s); retrying", len(batch), exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def settle(self, timeout: float = 5.0) -> None:
+        """Wait (at most ``timeout``) until the events queued outside a transaction are in the
+        log and handed to the relay: a response then follows the events its request caused."""
+        flusher = self._flusher
+        if flusher is None or flusher.done():
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(flusher), timeout)
 
     async def drain(self) -> None:
         """Write what is still queued (used at shutdown, before the database closes)."""

@@ -11,7 +11,6 @@ from kernel.api import json_body, json_response, query_args, responds
 from .schemas import (
     AlertListOut,
     AlertQuery,
-    BadRequestOut,
     BatchIn,
     BatchOut,
     BudgetOut,
@@ -43,7 +42,6 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @bp.post("/usage")
     @json_body(RecordIn)
     @responds(UsageRecordOut, 201)
-    @responds(BadRequestOut, 400)
     async def record_usage(data: RecordIn):
         """Record one model call at the server's time: 201 with the stored row.
 
@@ -56,7 +54,6 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @bp.post("/usage/batch")
     @json_body(BatchIn)
     @responds(BatchOut, 201)
-    @responds(BadRequestOut, 400)
     async def record_usage_batch(data: BatchIn):
         """Record 1..1000 calls at once, all or none: 201 with the stored rows in order.
 
@@ -68,7 +65,6 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @bp.get("/usage")
     @query_args(ListQuery)
     @responds(UsageListOut)
-    @responds(BadRequestOut, 400)
     async def list_usage(query: ListQuery):
         """Recorded calls, newest first, filtered; `from`/`to` are inclusive instants in any
         RFC 3339 form. `total` counts every match."""
@@ -80,7 +76,6 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @bp.get("/usage/summary")
     @query_args(SummaryQuery)
     @responds(SummaryOut)
-    @responds(BadRequestOut, 400)
     async def usage_summary(query: SummaryQuery):
         """Sums by agent and model (and UTC day with `group_by=day`), the totals, which costs
         were estimated, and spend in the current day and month against the budgets."""
@@ -97,7 +92,6 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @bp.patch("/usage/budget")
     @json_body(BudgetPatch)
     @responds(BudgetOut)
-    @responds(BadRequestOut, 400)
     async def patch_budget(data: BudgetPatch):
         """Change the budgets: omitted keys are kept, `null` removes a limit (or, in `agents`,
         the agent's budget). Alerts that the new budgets make due are sent at once."""
@@ -106,7 +100,6 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
     @bp.get("/usage/alerts")
     @query_args(AlertQuery)
     @responds(AlertListOut)
-    @responds(BadRequestOut, 400)
     async def list_alerts(query: AlertQuery):
         """The budget alerts recorded (each sent once as `usage_budget_alert`), newest first."""
         items, total = await usage.alerts(query.limit, query.offset)

@@ -187,19 +187,6 @@ class BudgetPatch(BaseModel):
 # --- responses ---------------------------------------------------------------------------------
 
 
-class FieldError(BaseModel):
-    field: str = Field(description="`input_tokens`, `records.3.session_id`, `from`...")
-    message: str
-
-
-class BadRequestOut(BaseModel):
-    """400: what is wrong, and which fields (`fields` is absent for a body that is not JSON)."""
-
-    error: str
-    detail: str
-    fields: list[FieldError] | None = None
-
-
 class UsageRecordOut(BaseModel):
     """A stored call. `timestamp` is RFC 3339 UTC with `Z`. `cost_source`: `reported` (the
     caller's figure), `estimated` (from the price table, when it was stored or now for a row

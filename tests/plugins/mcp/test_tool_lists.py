@@ -66,7 +66,7 @@ async def test_a_list_of_names_leaves_out_the_disabled_plugins_tools(live_server
 async def test_without_the_mcp_plugin_there_is_no_endpoint(live_server_factory):
     import httpx
 
-    live = live_server_factory("--plugins", "issues")
+    live = live_server_factory("--plugins", "issues,-mcp")
     response = httpx.post(live.url + "/mcp", json={})
     assert response.status_code == 404
     assert response.json()["error"] == "not found"

@@ -17,7 +17,7 @@ async def sync_events(connection, until: str) -> list[dict]:
     while True:
         message = await receive_json(connection, 20)
         if message["type"].startswith("sync_"):
-            found.append({k: v for k, v in message.items() if k != "seq"})
+            found.append({k: v for k, v in message.items() if k not in ("seq", "event_id")})
             if message["type"] == until:
                 return found
 

@@ -27,7 +27,7 @@ async def collect(connection, wanted: int, timeout: float = 20.0) -> list[dict]:
     while len(found) < wanted:
         message = await receive_json(connection, timeout)
         if message["type"] in ("heartbeat", "agent_status", "lock_changed"):
-            found.append({k: v for k, v in message.items() if k != "seq"})
+            found.append({k: v for k, v in message.items() if k not in ("seq", "event_id")})
     return found
 
 
