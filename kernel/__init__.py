@@ -2,13 +2,15 @@
 
 Plugins import what they need from here: the ``hookimpl`` marker, the declarations they
 return from hooks (``PluginInfo``, ``StorageSpec``, ``Migration``, ``ConfigSection``,
-``Event``, ``SearchHit``, ``Worker``) and the errors they raise (``APIError``, ``StartupError``). Route
-helpers live in :mod:`kernel.api`.
+``Event``, ``SearchHit``, ``Worker``) and the errors they raise (``APIError``, ``StartupError``).
+``PluginKernel`` is the part of the kernel a plugin may use. Route helpers live in
+:mod:`kernel.api`.
 """
 
 from .errors import APIError, StartupError
 from .events import Event
 from .hookspecs import hookimpl
+from .interface import PluginKernel
 from .plugin_info import ConfigSection, PluginInfo
 from .search import SearchHit
 from .storage.spec import Migration, StorageSpec
@@ -21,6 +23,7 @@ __all__ = [
     "Event",
     "Migration",
     "PluginInfo",
+    "PluginKernel",
     "SearchHit",
     "StartupError",
     "StorageSpec",

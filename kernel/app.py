@@ -81,7 +81,8 @@ _PER_PLUGIN = frozenset({"registry"})
 
 
 class Kernel:
-    """What plugins are handed: settings, database, events, services, config, tasks."""
+    """What plugins are handed. The part that is a promise to them is
+    :class:`kernel.interface.PluginKernel`; the rest is the runtime's own."""
 
     def __init__(self, settings: Settings, loaded: LoadedPlugins) -> None:
         self.settings = settings
@@ -139,7 +140,20 @@ class Kernel:
         return self._plugin_config.get(name)
 
     def is_enabled(self, name: str) -> bool:
+        """Whether the plugin ``name`` is enabled in this deployment."""
         return name in self.plugins.order
+
+    def hook_results(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a (synchronous) hook a plugin added, in dependency order: ``(plugin, result)``."""
+        return self._call_build(hook, **kwargs)
+
+    def has_implementations(self, hook: str) -> bool:
+        """Whether any enabled plugin implements ``hook``."""
+        return bool(self._impls(hook))
+
+    def event_types(self) -> list[dict[str, Any]]:
+        """Every registered event type: ``type``, ``plugin``, ``channel``, description, schema."""
+        return self.events.registry.describe()
 
     def keep_out_of_git(self, *paths: str) -> None:
         """Keep machine-local files of a plugin (paths inside ``.crosslink/``, directories with a
@@ -154,8 +168,9 @@ class Kernel:
         return task
 
     async def search(self, query: str, limit: int) -> list[SearchHit]:
+        """The unified search: every plugin's ``crosslink_search`` hits for ``query``."""
         hits: list[SearchHit] = []
-        for plugin, result in await self.call_runtime("crosslink_search", kernel=self, query=query, limit=limit):
+        for plugin, result in await self._call_runtime("crosslink_search", kernel=self, query=query, limit=limit):
             for hit in result or []:
                 if isinstance(hit, SearchHit):
                     hits.append(hit)
@@ -163,13 +178,13 @@ class Kernel:
                     log.warning("plugin '%s' returned a search hit that is not a SearchHit", plugin)
         return hits
 
-    # --- hook calling ----------------------------------------------------------------------
+    # --- the runtime's own (not for plugins: see kernel.interface) -------------------------
 
     def _impls(self, hook: str) -> dict[str, Any]:
         caller = getattr(self.plugins.pm.hook, hook)
         return {impl.plugin_name: impl for impl in caller.get_hookimpls()}
 
-    def call_build(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    def _call_build(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call a build-phase hook plugin by plugin, in dependency order."""
         impls = self._impls(hook)
         results = []
@@ -186,7 +201,7 @@ class Kernel:
             results.append((name, result))
         return results
 
-    async def call_runtime(
+    async def _call_runtime(
         self, hook: str, *, reverse: bool = False, isolate: bool = True, **kwargs: Any
     ) -> list[tuple[str, Any]]:
         """Call a runtime hook plugin by plugin, awaiting each; errors logged when isolated."""
@@ -232,7 +247,7 @@ class Kernel:
                 except ValueError:
                     log.warning("event %s (%s) in the log does not match its class; not observed", entry.id, entry.type)
                     continue
-            await self.call_runtime("crosslink_on_event", kernel=self, event=event, entry=entry)
+            await self._call_runtime("crosslink_on_event", kernel=self, event=event, entry=entry)
 
     async def _guard(self, coroutine: Awaitable, name: str) -> None:
         try:
@@ -244,9 +259,9 @@ class Kernel:
 
     # --- build and lifecycle ---------------------------------------------------------------
 
-    def collect(self) -> None:
+    def _collect(self) -> None:
         """Gather config sections, events, storage specs and services from the plugins."""
-        for plugin, section in self.call_build("crosslink_config_section"):
+        for plugin, section in self._call_build("crosslink_config_section"):
             if section is None:
                 continue
             if not isinstance(section, ConfigSection):
@@ -257,11 +272,11 @@ class Kernel:
             except ValidationError as exc:
                 detail, _ = describe_errors(exc)
                 raise StartupError(f"config section [plugins.{section.name}]: {detail}") from None
-        for plugin, event_classes in self.call_build("crosslink_register_events"):
+        for plugin, event_classes in self._call_build("crosslink_register_events"):
             for event_class in event_classes or []:
                 self.events.registry.add(plugin, event_class)
         labels: dict[str, str] = {}
-        for plugin, spec in self.call_build("crosslink_register_models"):
+        for plugin, spec in self._call_build("crosslink_register_models"):
             if spec is None:
                 continue
             if not isinstance(spec, StorageSpec):
@@ -273,7 +288,7 @@ class Kernel:
                 )
             labels[spec.app_label] = plugin
             self.storage_specs.append((plugin, spec))
-        self.call_build(
+        self._call_build(
             "crosslink_register_services",
             kernel=self,
             registry=lambda plugin: self.services.scoped(plugin),
@@ -299,7 +314,7 @@ class Kernel:
             await self.relay.start()
             self._add_kernel_workers()
             self.workers.start([RELAY_WORKER])
-            await self.call_runtime("crosslink_startup", isolate=False, kernel=self)
+            await self._call_runtime("crosslink_startup", isolate=False, kernel=self)
             await asyncio.to_thread(keep_out_of_git, self.crosslink_dir, self._local_files)
             self._collect_workers()
         except BaseException:
@@ -331,7 +346,7 @@ class Kernel:
         )
 
     def _collect_workers(self) -> None:
-        for plugin, workers in self.call_build("crosslink_register_workers", kernel=self):
+        for plugin, workers in self._call_build("crosslink_register_workers", kernel=self):
             for worker in workers or []:
                 if not isinstance(worker, Worker):
                     raise StartupError(f"plugin '{plugin}': crosslink_register_workers must return Worker objects")
@@ -342,7 +357,7 @@ class Kernel:
             return
         self.started = False
         await self.workers.stop()
-        await self.call_runtime("crosslink_shutdown", reverse=True, kernel=self)
+        await self._call_runtime("crosslink_shutdown", reverse=True, kernel=self)
         await self._stop_tasks()
         await self.events.drain()
         if self._observer is not None:
@@ -421,11 +436,11 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
 
     kernel = Kernel(settings, loaded)
     app.extensions["crosslink"] = kernel
-    kernel.collect()
+    kernel._collect()
 
     app.register_blueprint(create_api_blueprint(kernel), url_prefix=API_PREFIX)
     app.register_blueprint(create_docs_blueprint())
-    for plugin, blueprints in kernel.call_build("crosslink_register_blueprints", kernel=kernel):
+    for plugin, blueprints in kernel._call_build("crosslink_register_blueprints", kernel=kernel):
         for blueprint in blueprints or []:
             tag_blueprint(blueprint, [plugin])
             try:
@@ -434,7 +449,7 @@ def create_app(settings: Settings, *, extra_plugins: dict[str, Any] | None = Non
                 raise StartupError(f"plugin '{plugin}': blueprint '{blueprint.name}': {exc}") from exc
     mount_asgi_apps(app, kernel, policy)
 
-    for plugin, blueprints in kernel.call_build("crosslink_register_web_blueprints", kernel=kernel):
+    for plugin, blueprints in kernel._call_build("crosslink_register_web_blueprints", kernel=kernel):
         for blueprint in blueprints or []:
             _register_web_blueprint(app, plugin, blueprint)
 

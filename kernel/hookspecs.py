@@ -8,8 +8,11 @@ The kernel calls each of these hooks implementation by implementation, in plugin
 order (a plugin after the plugins it ``requires``), so that an error names its plugin and an
 isolated hook (``crosslink_on_event``, ``crosslink_search``) keeps going when one plugin fails.
 Pluggy's ``hookwrapper``/``wrapper`` and ``tryfirst``/``trylast`` cannot take effect that way,
-so the kernel refuses them on its hooks at load time; a plugin's own hookspecs (added in
-``crosslink_add_hookspecs``) are called through ``pm.hook`` and get every pluggy feature.
+so the kernel refuses them on its hooks at load time. A plugin calls the hookspecs it adds (in
+``crosslink_add_hookspecs``) the same way, through ``kernel.hook_results(hook, ...)``.
+
+Every hook that takes ``kernel`` is handed a :class:`kernel.interface.PluginKernel`: the part
+of the kernel that is a promise to plugins.
 
 Build-phase hooks are synchronous and run once inside :func:`kernel.create_app`. Runtime hooks
 (``crosslink_startup``, ``crosslink_startup_lines``, ``crosslink_shutdown``,
@@ -26,7 +29,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from .app import Kernel
+    from .interface import PluginKernel as Kernel
     from .eventlog import LogEntry
     from .events import Event
     from .plugin_info import ConfigSection

@@ -137,6 +137,6 @@ class MountDispatcher:
 
 def mount_asgi_apps(app: Quart, kernel: Kernel, policy: SecurityPolicy) -> None:
     """Collect the plugins' mounts and put the dispatcher in front of Quart (if there are any)."""
-    mounts = check_mounts(kernel.call_build("crosslink_register_asgi_apps", kernel=kernel))
+    mounts = check_mounts(kernel._call_build("crosslink_register_asgi_apps", kernel=kernel))
     if mounts:
         app.asgi_app = MountDispatcher(app.asgi_app, mounts, policy, kernel.settings.max_body_bytes)

@@ -286,11 +286,12 @@ _CALL_OPTIONS = ("hookwrapper", "wrapper", "tryfirst", "trylast")
 def _refuse_call_options(pm: pluggy.PluginManager) -> None:
     """The kernel calls each of its own hooks implementation by implementation, in plugin
     dependency order, so that an error names its plugin and one failing observer does not stop
-    the others (``Kernel.call_build`` / ``call_runtime``). Pluggy's ``hookwrapper``/``wrapper``
+    the others (``Kernel._call_build`` / ``_call_runtime``). Pluggy's ``hookwrapper``/``wrapper``
     and ``tryfirst``/``trylast`` would silently do nothing there, so a plugin that asks for them
     on a kernel hook is refused with a message that says what to do instead. Hooks a plugin
-    defines itself (through ``crosslink_add_hookspecs``) are called through ``pm.hook`` by that
-    plugin and get every pluggy feature."""
+    defines itself (through ``crosslink_add_hookspecs``) are its own to call: with
+    ``kernel.hook_results`` (the same order and errors), or through the ``pm`` it was handed,
+    with every pluggy feature."""
     kernel_hooks = {name for name in dir(hookspecs) if name.startswith("crosslink_")} - {"crosslink_add_hookspecs"}
     for hook in sorted(kernel_hooks):
         caller = getattr(pm.hook, hook, None)

@@ -59,7 +59,7 @@ class AnnouncingServer(uvicorn.Server):
         if self._token:
             lines.append("  Auth:      Authorization: Bearer <your --token> on /api and /ws")
         if self._kernel is not None:  # a plain Quart app (the benchmark's hello) has no plugins
-            for _plugin, extra in await self._kernel.call_runtime(
+            for _plugin, extra in await self._kernel._call_runtime(
                 "crosslink_startup_lines", kernel=self._kernel, base_url=base
             ):
                 lines.extend(str(line) for line in extra or [])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from kernel import ConfigSection, PluginInfo, hookimpl
 
 from . import hookspecs
@@ -9,6 +11,8 @@ from .config import DashboardConfig
 from .site import Dashboard
 from .views import BUILTIN_PAGES
 from .views.panels import builtin_panels
+
+log = logging.getLogger("crosslink.dashboard")
 
 PLUGIN = PluginInfo(
     name="dashboard",
@@ -57,11 +61,15 @@ def crosslink_dashboard_pages(kernel):
     """The dashboard's own pages, each only while the service of the plugin it shows is there
     (a disabled plugin, or a third-party replacement that offers no such service: no page)."""
     dashboard = _dashboard(kernel)
-    return [
-        factory(kernel, dashboard)
-        for _name, plugin, factory in BUILTIN_PAGES
-        if plugin is None or kernel.services.get(plugin) is not None
-    ]
+    pages = []
+    for name, plugin, factory in BUILTIN_PAGES:
+        if plugin is not None and kernel.services.get(plugin) is None:
+            continue
+        try:
+            pages.append(factory(kernel, dashboard))
+        except AttributeError as exc:  # a replacement service without what this page shows
+            log.warning("dashboard: no %s page: the '%s' service lacks %s", name, plugin, exc.name or exc)
+    return pages
 
 
 @hookimpl

@@ -24,7 +24,7 @@ class Registry:
 
     def collect(self, kernel: Kernel) -> None:
         """Ask every enabled plugin (dependency order) for its pages and panels."""
-        for plugin, pages in kernel.call_build("crosslink_dashboard_pages", kernel=kernel):
+        for plugin, pages in kernel.hook_results("crosslink_dashboard_pages", kernel=kernel):
             for page in pages or []:
                 self._check(plugin, page, "page", {p.name for p in self.pages})
                 if page.shortcut is not None and (len(page.shortcut) != 1 or not page.shortcut.isalpha()):
@@ -37,7 +37,7 @@ class Registry:
                     )
                 self.pages.append(page)
                 self.owner[page.name] = plugin
-        for plugin, panels in kernel.call_build("crosslink_dashboard_panels", kernel=kernel):
+        for plugin, panels in kernel.hook_results("crosslink_dashboard_panels", kernel=kernel):
             for panel in panels or []:
                 self._check(plugin, panel, "panel", {p.name for p in self.panels})
                 self.panels.append(panel)

@@ -122,7 +122,7 @@ class Dashboard:
         """Event type -> channel of every registered event, as JSON (the page's script routes
         WebSocket messages by it; the messages themselves carry only their type)."""
         if self._event_channels is None:
-            mapping = {item["type"]: item["channel"] for item in self.kernel.events.registry.describe()}
+            mapping = {item["type"]: item["channel"] for item in self.kernel.event_types()}
             self._event_channels = json.dumps(mapping, sort_keys=True)
         return self._event_channels
 

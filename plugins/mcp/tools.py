@@ -114,7 +114,7 @@ class ToolSpec:
 
 def _provided(kernel: Kernel, need: str) -> bool:
     if need == "search":
-        return bool(kernel.plugins.pm.hook.crosslink_search.get_hookimpls())
+        return kernel.has_implementations("crosslink_search")
     return kernel.services.get(need) is not None
 
 

@@ -51,7 +51,7 @@ class Registry:
 
     def collect(self, kernel: Kernel) -> None:
         """Ask every enabled plugin (in dependency order) for its objects."""
-        for plugin, items in kernel.call_build(self.hook, kernel=kernel):
+        for plugin, items in kernel.hook_results(self.hook, kernel=kernel):
             for item in items or []:
                 self.add(plugin, item)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from quart import Blueprint
 
 from kernel.api import NotFound, json_body, json_response, query_args, responds
+from kernel.openapi import error_responses
 
 from .schemas import (
     CancelOut,
@@ -49,6 +50,7 @@ def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
     @bp.post("/orchestrator/decompose")
     @json_body(DecomposeIn)
     @responds(PlanOut, 200)
+    @error_responses(409, 502, 503, 504)
     async def decompose(data: DecomposeIn):
         """Decompose a design document into a plan, which becomes the current plan. 409 while
         an execution runs or is paused; a failing decomposer command is a 502/503/504."""
@@ -56,6 +58,7 @@ def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
 
     @bp.get("/orchestrator/plan")
     @responds(PlanOut, 200)
+    @error_responses(404)
     async def current_plan():
         """The current plan (the newest stored); 404 when there is none."""
         plan = await service.current_plan()
@@ -66,6 +69,7 @@ def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
     @bp.post("/orchestrator/execute")
     @json_body(ExecuteIn)
     @responds(ExecuteOut, 200)
+    @error_responses(404, 409)
     async def execute(data: ExecuteIn):
         """Execute the current plan (tracking issues are created before it answers), or resume
         the paused execution. 404 without a plan; 409 when it already runs or has failed."""
@@ -73,6 +77,7 @@ def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
 
     @bp.post("/orchestrator/pause")
     @responds(OkOut, 200)
+    @error_responses(404, 409)
     async def pause():
         """Stop launching stages; running ones finish and are recorded. 409 when not running."""
         return json_response(await service.pause())
@@ -88,6 +93,7 @@ def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
     @bp.post("/orchestrator/plans")
     @json_body(PlanIn)
     @responds(PlanOut, 201)
+    @error_responses(409)
     async def store_plan(data: PlanIn):
         """Store a ready plan (validated like a decomposed one) as the current plan."""
         raw = data.model_dump(exclude={"slug", "source_document"}, exclude_none=True)
@@ -110,6 +116,7 @@ def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
 
     @bp.post("/orchestrator/cancel")
     @responds(CancelOut, 200)
+    @error_responses(404, 409)
     async def cancel():
         """Cancel the execution: running stages fail ("cancelled") and their process groups are
         stopped; a new plan can then be stored. 409 when it is done or cancelled already."""
@@ -131,13 +138,14 @@ def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
             "done": "A running stage is done: its issue is closed, the stages after it may start.",
             "failed": "A running stage failed (``message`` says why); retry or skip it.",
         }[status]
-        return responds(ReportOut, 200)(json_body(StageReportIn)(view))
+        return error_responses(409)(responds(ReportOut, 200)(json_body(StageReportIn)(view)))
 
     for action in ("running", "done", "failed"):
         bp.add_url_rule(f"/orchestrator/stages/<stage_id>/{action}", view_func=report(action), methods=["POST"])
 
     @bp.post("/orchestrator/stages/<stage_id>/retry")
     @responds(RetryOut, 200)
+    @error_responses(409)
     async def retry(stage_id: str):
         """A failed stage goes back to pending (a failed execution runs again); 400 otherwise."""
         return json_response(await service.retry_stage(stage_id))
@@ -145,6 +153,7 @@ def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
     @bp.post("/orchestrator/stages/<stage_id>/skip")
     @json_body(SkipIn)
     @responds(SkipOut, 200)
+    @error_responses(409)
     async def skip(stage_id: str, data: SkipIn):
         """A pending or failed stage is skipped (it counts as finished for its dependents)."""
         return json_response(await service.skip_stage(stage_id, data.message))
@@ -158,12 +167,14 @@ def create_blueprint(kernel: Kernel, service: OrchestratorService) -> Blueprint:
 
     @bp.post("/orchestrator/phases/<phase_id>/retry")
     @responds(GateOut, 200)
+    @error_responses(409)
     async def retry_gate(phase_id: str):
         """A failed phase gate runs again."""
         return json_response(await service.retry_gate(phase_id))
 
     @bp.post("/orchestrator/phases/<phase_id>/skip")
     @responds(GateOut, 200)
+    @error_responses(409)
     async def skip_gate(phase_id: str):
         """A pending or failed phase gate counts as passed."""
         return json_response(await service.skip_gate(phase_id))

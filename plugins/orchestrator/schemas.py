@@ -51,12 +51,12 @@ class SkipIn(BaseModel):
 
 class PageQuery(BaseModel):
     limit: int | None = Field(default=None, ge=0, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, lt=2**63)
 
 
 class LogQuery(BaseModel):
-    attempt: int | None = Field(default=None, ge=1)
-    offset: int = Field(default=0, ge=0)
+    attempt: int | None = Field(default=None, ge=1, lt=2**31)
+    offset: int = Field(default=0, ge=0, lt=2**63)
     limit: int = Field(default=64 * 1024, ge=1, le=4 * 1024 * 1024)
 
 

@@ -137,6 +137,9 @@ class Store:
 
     async def plans(self, limit: int | None, offset: int) -> tuple[list[dict[str, Any]], int]:
         """Plan summaries, newest first, and their number."""
+        total = await StoredPlan.all().count()
+        if limit == 0 or offset >= total:  # nothing to read (and no huge OFFSET sent to the database)
+            return [], total
         query = StoredPlan.all().order_by("-seq").offset(offset)
         if limit is not None:
             query = query.limit(limit)
@@ -144,7 +147,7 @@ class Store:
                                   "created_at")
         current = await self.current_plan_id()
         items = [{**row, "current": row["id"] == current} for row in rows]
-        return items, await StoredPlan.all().count()
+        return items, total
 
     # --- executions ------------------------------------------------------------------------------
 

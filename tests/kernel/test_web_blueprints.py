@@ -41,7 +41,7 @@ async def test_a_web_blueprint_is_mounted_at_the_root(app_factory):
     server = await app_factory(plugins="pages,-dashboard", extra_plugins={"pages": PagePlugin("/hello")})
     response = await server.client.get("/hello")
     assert response.status_code == 200 and await response.get_data(as_text=True) == "a page"
-    lines = await server.kernel.call_runtime("crosslink_startup_lines", kernel=server.kernel, base_url="http://h:1")
+    lines = await server.kernel._call_runtime("crosslink_startup_lines", kernel=server.kernel, base_url="http://h:1")
     assert lines == [("pages", ["  Pages:     http://h:1/hello"])]
 
 
