@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_VERSION := $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 
-.PHONY: install install-test serve test postgres browser bench-smoke bench bench-dashboard clean
+.PHONY: install install-test serve test lint smoke-newest postgres browser bench-smoke bench bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +47,26 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
 
-## Install with test dependencies, start PostgreSQL, run the whole test suite
+## Install with test dependencies, start PostgreSQL, run the whole test suite (in parallel)
+PYTEST_WORKERS ?= 3
 test: install-test postgres browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+## ruff (lint) and vulture (dead code), with the settings in pyproject.toml
+lint: install-test
+	$(BIN)/ruff check kernel plugins tests bench .ci
+	$(BIN)/vulture
+
+## Install the package (not editable) on the newest Python of pyenv and smoke-test it
+NEWEST_PYTHON ?= $(shell ls -d $$HOME/.pyenv/versions/3.* 2>/dev/null | sort -V | tail -n 1)/bin/python
+NEWEST_VENV := .venv-newest
+$(NEWEST_VENV)/.installed: pyproject.toml $(shell find kernel plugins -name '*.py' -o -name '*.html' -o -name '*.js' -o -name '*.css' | sort)
+	$(NEWEST_PYTHON) -m venv $(NEWEST_VENV)
+	PYTHONWARNINGS=ignore $(NEWEST_VENV)/bin/pip install --quiet --upgrade pip
+	PYTHONWARNINGS=ignore $(NEWEST_VENV)/bin/pip install --quiet .
+	@touch $@
+smoke-newest: $(NEWEST_VENV)/.installed
+	$(NEWEST_VENV)/bin/python .ci/smoke.py
 
 ## The benchmark suite's full run (about 20 minutes): prints a table and writes BENCHMARKS.md
 bench: $(BIN)/python

@@ -195,19 +195,33 @@ def load_plugins(
 ) -> LoadedPlugins:
     """Build a fresh plugin manager with the selected plugins registered and ordered.
 
+    Third-party plugins (given, then installed entry points) are imported first, so that one
+    named like a built-in replaces it; then the built-ins not replaced; the selection is checked
+    against what exists; everything chosen is registered and put in dependency order.
+
     :param extra: plugins given as objects (name -> module or object), registered like
         third-party plugins; tests and embedders use it.
     """
     chosen = parse_selection(selection)
-    pm = new_plugin_manager()
-    records: dict[str, PluginRecord] = {}
-    failures: list[PluginRecord] = []
-    objects: dict[str, Any] = {}
-
     candidates: list[tuple[str, Any]] = list((extra or {}).items())
     if autoload:
         candidates += [(ep.name, ep) for ep in _discover_entry_points()]
+    records, objects, failures = _import_third_party(candidates, chosen, strict)
+    _import_builtins(records, objects, chosen)
+    _check_selection(chosen, set(records) | {f.name for f in failures})
+    pm = _register(objects, records)
+    order = dependency_order({name: records[name].info for name in objects}, selection or "all")
+    return LoadedPlugins(pm=pm, order=order, records=records, failures=failures)
 
+
+def _import_third_party(
+    candidates: list[tuple[str, Any]], chosen: Selection, strict: bool
+) -> tuple[dict[str, PluginRecord], dict[str, Any], list[PluginRecord]]:
+    """Import the chosen third-party plugins (the first of a name wins); a broken one is
+    recorded and skipped, or fatal in strict mode."""
+    records: dict[str, PluginRecord] = {}
+    objects: dict[str, Any] = {}
+    failures: list[PluginRecord] = []
     for name, candidate in candidates:
         if name in records:
             continue
@@ -229,7 +243,12 @@ def load_plugins(
                 raise PluginLoadError(message + " (strict mode)") from exc
             log.error("%s; it is skipped", message)
             failures.append(record)
+    return records, objects, failures
 
+
+def _import_builtins(records: dict[str, PluginRecord], objects: dict[str, Any], chosen: Selection) -> None:
+    """Import the chosen built-ins that no third-party plugin replaced (a broken replacement
+    falls back to the built-in); record every built-in, enabled or not."""
     for name, module_path in BUILTIN_PLUGINS.items():
         if name in objects:  # replaced by a third-party plugin that loaded
             continue
@@ -245,7 +264,10 @@ def load_plugins(
         except Exception as exc:
             raise PluginLoadError(f"built-in plugin '{name}' ({module_path}) failed to import: {exc}") from exc
 
-    known = set(records) | {f.name for f in failures}
+
+def _check_selection(chosen: Selection, known: set[str]) -> None:
+    """An unknown name to enable is an error listing what exists; an unknown one to disable
+    is only a warning."""
     unknown = chosen.include - known
     if unknown:
         raise StartupError(
@@ -255,6 +277,10 @@ def load_plugins(
     for name in sorted(chosen.exclude - known):  # disabling what is not installed is harmless
         log.warning("--plugins disables '%s', which is not installed", name)
 
+
+def _register(objects: dict[str, Any], records: dict[str, PluginRecord]) -> pluggy.PluginManager:
+    """A plugin manager with every chosen plugin registered and its hooks checked."""
+    pm = new_plugin_manager()
     for name, plugin in objects.items():
         record = records[name]
         record.info = _plugin_info(name, plugin)
@@ -263,20 +289,15 @@ def load_plugins(
         except (ValueError, pluggy.PluginValidationError) as exc:
             raise PluginLoadError(f"plugin '{name}' cannot be registered: {exc}") from exc
         record.enabled = True
-
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         name = pm.get_name(exc.plugin) or repr(exc.plugin)
         raise PluginLoadError(f"plugin '{name}' implements an unknown hook: {exc}") from exc
-
     _refuse_call_options(pm)
     for name in objects:
-        records[name].hooks = sorted(
-            caller.name for caller in pm.get_hookcallers(pm.get_plugin(name)) or []
-        )
-    order = dependency_order({name: records[name].info for name in objects}, selection or "all")
-    return LoadedPlugins(pm=pm, order=order, records=records, failures=failures)
+        records[name].hooks = sorted(caller.name for caller in pm.get_hookcallers(pm.get_plugin(name)) or [])
+    return pm
 
 
 #: Options of pluggy that the kernel's own hooks cannot honour (see :func:`_refuse_call_options`).

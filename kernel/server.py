@@ -11,6 +11,7 @@ Its httptools protocol is extended with a header deadline and JSON errors (:mod:
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING
 
@@ -67,8 +68,34 @@ class AnnouncingServer(uvicorn.Server):
         print("\n".join(lines), flush=True)
 
 
+#: uvicorn's routine lifecycle messages: the startup lines say the same once, and better.
+ROUTINE_UVICORN_MESSAGES = (
+    "Started server process",
+    "Waiting for application startup",
+    "Application startup complete",
+    "Uvicorn running on",
+    "Waiting for application shutdown",
+    "Application shutdown complete",
+    "Finished server process",
+)
+
+
+class RoutineMessages(logging.Filter):
+    """Drops uvicorn's lifecycle chatter (its "Press CTRL+C" line repeats ours)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno <= logging.INFO and str(record.msg).startswith(ROUTINE_UVICORN_MESSAGES))
+
+
+def quiet_routine_logging() -> None:
+    """Keep the console to what a person needs: our startup lines, warnings and errors."""
+    logging.getLogger("uvicorn.error").addFilter(RoutineMessages())
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
+
+
 def run(app: Quart, settings: Settings, plugins: list[str], log_level: str = "info") -> int:
     """Serve until Ctrl-C or SIGTERM; returns the process exit code."""
+    quiet_routine_logging()
     config = uvicorn.Config(
         app,
         host=settings.host,

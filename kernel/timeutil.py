@@ -26,7 +26,12 @@ class Clock:
         self._offset = timedelta()
 
     def now(self) -> datetime:
+        """Now, an aware UTC datetime."""
         return self._source() + self._offset
+
+    def stored_now(self) -> str:
+        """Now, as the CLI stores timestamps (:func:`to_db`): the one spelling every table uses."""
+        return to_db(self.now())
 
     def advance(self, **delta: float) -> None:
         """Move this clock forward (``clock.advance(minutes=6)``)."""

@@ -15,6 +15,7 @@ between requests, so every instance of a team server answers every request the s
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -25,6 +26,9 @@ from kernel.errors import category
 from kernel.jsonutil import dumps
 
 from . import MOUNT
+
+# The SDK announces each start and stop of its session manager at INFO: routine, not news.
+logging.getLogger("mcp.server.streamable_http_manager").setLevel(logging.WARNING)
 
 if TYPE_CHECKING:
     from kernel import WorkerContext

@@ -13,7 +13,6 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from kernel.api import to_db
 
 from .models import Execution, ExecutionPhase, ExecutionStage, StageLog, StoredPlan
 from .plan import stages_of
@@ -83,7 +82,7 @@ class Store:
 
     def now(self) -> str:
         """Now, as the CLI stores timestamps."""
-        return to_db(self.kernel.clock.now())
+        return self.kernel.clock.stored_now()
 
     async def lock_execution(self, execution_id: int) -> None:
         """Inside a transaction: one writer of this execution at a time."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from kernel.api import APIError, Conflict, IntegrityError, NotFound, to_api, to_db
+from kernel.api import APIError, Conflict, IntegrityError, NotFound, to_api
 
 from .events import SessionChanged
 from .models import Session
@@ -72,9 +72,6 @@ class SessionsService:
         self.db = kernel.db
 
     # --- helpers -----------------------------------------------------------------------------
-
-    def _now(self) -> str:
-        return to_db(self.kernel.clock.now())
 
     @property
     def _issues(self) -> Any:
@@ -166,7 +163,7 @@ class SessionsService:
             if created:
                 row = await self.db.fetch_one(
                     f"INSERT INTO sessions (started_at, agent_id) VALUES (?, ?) RETURNING {RETURNING}",
-                    [self._now(), agent_id],
+                    [self.kernel.clock.stored_now(), agent_id],
                 )
                 self._emit(row, "started")
             previous = await self._last_ended_row(agent_id)
@@ -190,7 +187,7 @@ class SessionsService:
             ]
             if not open_ids:
                 raise self._no_session(agent_id, 404)
-            now = self._now()
+            now = self.kernel.clock.stored_now()
             if notes is None:
                 sql, values = "UPDATE sessions SET ended_at = ?", [now]
             else:
