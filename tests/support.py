@@ -17,6 +17,11 @@ from typing import Any
 
 from quart import Quart
 
+#: The databases the plugin suites run on (``pytest.mark.parametrize("backend", BACKENDS, indirect=True)``).
+BACKENDS = ["sqlite", "postgres"]
+#: The PostgreSQL server the tests use (each test gets a database of its own on it).
+PG_ADMIN_DSN = os.environ.get("CROSSLINK_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
+
 CROSSLINK = str(Path(sys.executable).parent / "crosslink")
 _LISTENING = re.compile(r"listening on (http://\S+)")
 

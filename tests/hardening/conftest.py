@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.conftest import PG_ADMIN_DSN
+from tests.support import PG_ADMIN_DSN
 from tests.support import git
 
 

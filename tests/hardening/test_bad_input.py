@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.fixtures.plugins import notes
 from tests.support import RawWebSocket, open_ws, receive_json, receive_until
 

@@ -10,7 +10,7 @@ import pytest
 
 from kernel import hookimpl
 from kernel.timeutil import Clock, utcnow
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.plugins.agents.conftest import (
     T0,
     assert_no_pending_events,

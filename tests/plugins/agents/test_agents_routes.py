@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0
 from tests.plugins.agents.hubbuilder import add_kickoff_worktree
 from tests.support import git

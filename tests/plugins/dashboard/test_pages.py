@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 
 from .seed import seed_api, seed_hub
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 
 from .conftest import assert_error
 

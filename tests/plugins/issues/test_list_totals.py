@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 
 from .conftest import OtherProcess
 

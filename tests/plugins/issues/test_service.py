@@ -6,7 +6,7 @@ import pytest
 
 from kernel import APIError
 from plugins.issues.contract import IssuesAPI
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.support import open_ws, receive_json
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)

@@ -8,7 +8,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 
 pytestmark = [pytest.mark.parametrize("backend", BACKENDS, indirect=True), pytest.mark.slow]
 

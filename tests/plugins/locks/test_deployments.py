@@ -13,7 +13,7 @@ import websockets
 from kernel import StartupError
 from kernel.app import create_app
 from kernel.timeutil import utcnow
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.plugins.agents.hubbuilder import Hub
 
 

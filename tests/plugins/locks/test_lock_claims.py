@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0, write_hook_config
 from tests.plugins.locks.conftest import create_issue
 from tests.support import open_ws, receive_until

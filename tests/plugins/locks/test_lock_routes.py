@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0, write_hook_config
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)

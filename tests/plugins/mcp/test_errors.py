@@ -7,7 +7,7 @@ import httpx
 import pytest
 from mcp import MCPError
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.plugins.mcp.conftest import call, http_client, ok, write_server_toml
 
 #: Argument checks run before any service; the services' refusals run on both databases.

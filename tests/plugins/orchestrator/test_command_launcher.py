@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 
 from .conftest import COMMANDS, PYTHON, write_config
 

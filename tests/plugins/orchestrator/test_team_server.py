@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 
 from .conftest import write_config
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from kernel.api import parse_timestamp
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 
 from .conftest import CLI_TIME, SESSION_KEYS, assert_error, assert_session, db_rows
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.plugins.sync.conftest import CliHub, git_out, hub_path, write_hook_config
 from tests.support import git, open_ws, receive_until
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.plugins.sync.conftest import git_out
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0
 from tests.plugins.sync.conftest import (
     CliHub,

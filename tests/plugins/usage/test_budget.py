@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.support import receive_json
 
 from .conftest import expected_cost
