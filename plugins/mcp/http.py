@@ -27,8 +27,17 @@ from kernel.jsonutil import dumps
 
 from . import MOUNT
 
-# The SDK announces each start and stop of its session manager at INFO: routine, not news.
-logging.getLogger("mcp.server.streamable_http_manager").setLevel(logging.WARNING)
+
+
+class _RoutineManagerMessages(logging.Filter):
+    """The SDK announces each start and stop of its session manager at INFO: routine, not news
+    (what it says about sessions stays)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("StreamableHTTP session manager")
+
+
+logging.getLogger("mcp.server.streamable_http_manager").addFilter(_RoutineManagerMessages())
 
 if TYPE_CHECKING:
     from kernel import WorkerContext
