@@ -62,4 +62,4 @@ def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
             phases={phase["id"]: phase for phase in (status or {}).get("phases") or []},
         )
 
-    return DashboardPage("orchestrator", "Orchestrator", bp, order=65, shortcut="p")
+    return DashboardPage("orchestrator", "Orchestrator", bp, order=65, shortcut="e")
