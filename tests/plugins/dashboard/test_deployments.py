@@ -13,7 +13,9 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-pytestmark = pytest.mark.slow
+from .browser import SESSION_LOOP
+
+pytestmark = [pytest.mark.slow, SESSION_LOOP]
 
 PAGEDIST = Path(__file__).resolve().parents[2] / "fixtures" / "pagedist"
 

@@ -8,9 +8,10 @@ from playwright.async_api import expect
 
 from tests.conftest import BACKENDS
 
+from .browser import SESSION_LOOP
 from .seed import seed_api, seed_hub
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
+pytestmark = [pytest.mark.slow, SESSION_LOOP, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
 
 
 async def test_every_page_renders_seeded_data(repo, backend, live_server_factory, tab_factory):

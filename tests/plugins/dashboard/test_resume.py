@@ -14,7 +14,9 @@ from playwright.async_api import expect
 
 from tests.support import git
 
-pytestmark = pytest.mark.slow
+from .browser import SESSION_LOOP
+
+pytestmark = [pytest.mark.slow, SESSION_LOOP]
 
 SECOND_MS = 1000
 LIVE = "/assets/js/live.js"

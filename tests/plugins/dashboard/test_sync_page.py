@@ -11,7 +11,9 @@ from playwright.async_api import expect
 
 from tests.plugins.sync.conftest import CliHub, attach_hub, machine_a, remote  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.slow
+from .browser import SESSION_LOOP
+
+pytestmark = [pytest.mark.slow, SESSION_LOOP]
 
 
 async def test_init_push_and_fetch_from_the_page(repo, remote, machine_a, live_server_factory, tab_factory):  # noqa: F811

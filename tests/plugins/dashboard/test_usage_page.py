@@ -7,7 +7,9 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-pytestmark = pytest.mark.slow
+from .browser import SESSION_LOOP
+
+pytestmark = [pytest.mark.slow, SESSION_LOOP]
 
 SECOND_MS = 1000
 
