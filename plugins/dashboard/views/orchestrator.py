@@ -6,9 +6,10 @@ orchestrator's API; the reads are its service's ``current_plan()`` and ``status(
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
-from quart import Blueprint
+from quart import Blueprint, abort, request
 
 from ..declarations import DashboardPage
 from ..plangraph import layout
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 COLUMNS = ("blocked", "pending", "running", "failed", "done", "skipped")
 #: Execution states in which nothing runs and ``execute`` starts a new execution.
 FINISHED = ("idle", "done", "cancelled")
+#: What a stage id looks like (``<plan uuid>-p<i>-s<j>``, or an id the plan gave it).
+STAGE_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+#: The end of a log shown on its page.
+LOG_TAIL = 256 * 1024
 
 
 def board(plan: dict[str, Any], status: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -61,5 +66,18 @@ def page(kernel: Kernel, dashboard: Dashboard) -> DashboardPage:
             finished=FINISHED,
             phases={phase["id"]: phase for phase in (status or {}).get("phases") or []},
         )
+
+    @bp.get("/orchestrator/stages/<stage_id>/log")
+    async def stage_log(stage_id: str):
+        """The end of a stage attempt's output (``?attempt=``, default the latest)."""
+        raw = request.args.get("attempt", "").strip()
+        if not STAGE_ID.match(stage_id) or (raw and not (raw.isdigit() and 1 <= int(raw) <= 10_000)):
+            abort(404)
+        stage = await orchestrator.stage(stage_id)
+        attempt = int(raw) if raw else max(1, stage["attempt"])
+        log = await orchestrator.stage_log(stage_id, attempt, 0, LOG_TAIL)
+        if log["size"] > LOG_TAIL:
+            log = await orchestrator.stage_log(stage_id, attempt, log["size"] - LOG_TAIL, LOG_TAIL)
+        return await html("dashboard/orchestrator/log.html", stage=stage, log=log, attempt=attempt)
 
     return DashboardPage("orchestrator", "Orchestrator", bp, order=65, shortcut="e")

@@ -143,3 +143,24 @@ async def test_a_document_without_work_shows_the_servers_problems(repo, live_ser
     await expect(status).to_have_attribute("data-kind", "error")
     await expect(page.locator("#no-plan")).to_be_visible()
     tab.assert_clean(refused=(400,))
+
+
+async def test_a_command_stage_runs_and_its_log_is_shown(repo, live_server_factory, tab_factory):
+    (repo / ".crosslink").mkdir(exist_ok=True)
+    (repo / ".crosslink" / "server.toml").write_text(
+        '[plugins.orchestrator]\nstage_command = "echo \\"built $CROSSLINK_STAGE_TITLE <b>as text</b>\\""\n')
+    live = live_server_factory()
+    api(live, "POST", "/orchestrator/decompose", json={"document": "# One\n\n## Compile\n- the code\n"})
+    tab = await tab_factory(live.url)
+    page = await tab.goto("/orchestrator")
+    await page.locator("#execute-launcher").fill("command")
+    await page.locator("#execute-form button[type=submit]").click()
+    await expect(page.locator("#execution-state")).to_have_text("done", timeout=30_000)
+    await card(page, "Compile").locator(".stage-log-link").click()
+    await expect(page.locator("h1")).to_have_text("Log of Compile")
+    await expect(page.locator("#stage-log-content")).to_have_text("built Compile <b>as text</b>\n")
+    await expect(page.locator("#stage-log-status")).to_have_text("done")
+    await tab.screenshot("orchestrator-stage-log")
+    missing = await tab.goto("/orchestrator/stages/no-such-stage/log", live=False)
+    await expect(missing.locator(".error-page")).to_contain_text("no-such-stage")
+    tab.assert_clean(refused=(404,))
