@@ -104,7 +104,8 @@ class Dashboard:
 
     def layout(self) -> dict[str, Any]:
         """The context every template gets: ``dash`` (navigation, current page, login mode),
-        ``now`` (the server's clock) and ``event_channels`` (for the page's script)."""
+        ``now`` (the server's clock), ``event_channels`` and ``event_cursor`` (the newest event
+        id delivered before the request read anything; the page's WebSocket resumes from it)."""
         page = self.registry.page_of_blueprint(request.blueprint)
         return {
             "dash": LayoutContext(
@@ -116,6 +117,7 @@ class Dashboard:
             ),
             "now": self.kernel.clock.now(),
             "event_channels": self.event_channels(),
+            "event_cursor": g.get("dashboard_event_cursor", self.kernel.relay.last_id),
         }
 
     def event_channels(self) -> str:
@@ -145,6 +147,9 @@ class Dashboard:
 
     async def _gate(self):
         g.dashboard_started = time.perf_counter()
+        # the newest event delivered before this page reads anything: its script resumes the
+        # WebSocket from here, so an event committed while the page renders is not missed
+        g.dashboard_event_cursor = self.kernel.relay.last_id
         if request.endpoint in OPEN_ENDPOINTS or self.signed_in():
             return None
         body = await render_template("dashboard/login.html", error=None, next=request.full_path.rstrip("?"))

@@ -32,5 +32,13 @@ class OrchestratorAPI(Protocol):
     async def retry_stage(self, stage_id: str) -> dict[str, Any]:
         """A failed stage runs again: ``{ok, stage_id, ready_to_launch}``."""
 
+    async def stage(self, stage_id: str) -> dict[str, Any]:
+        """``GET /orchestrator/stages/:id``: a stage of the latest execution (as in
+        ``status()["stages"]``, with ``execution_id`` and ``plan_id``)."""
+
+    async def stage_log(self, stage_id: str, attempt: int | None, offset: int, limit: int) -> dict[str, Any]:
+        """``GET /orchestrator/stages/:id/log``: ``{stage_id, attempt, offset, next_offset, size,
+        content, complete, source}`` of an attempt (``None``: the latest)."""
+
     async def skip_stage(self, stage_id: str, message: str | None = None) -> dict[str, Any]:
         """A pending or failed stage is skipped: ``{ok, stage_id, newly_ready}``."""

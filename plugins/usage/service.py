@@ -139,6 +139,13 @@ class UsageService:
         result["budget"] = budget
         return result
 
+    async def summarize(self, agent_id: str | None = None, model: str | None = None,
+                        start: datetime | None = None, to: datetime | None = None, *,
+                        by_day: bool = False) -> dict[str, Any]:
+        """``GET /usage/summary`` from plain arguments, for other plugins (the dashboard):
+        the same answer as the route's for ``agent_id``, ``model``, ``from`` and ``to``."""
+        return await self.summary(Filters(agent_id=agent_id, model=model), start, to, by_day=by_day)
+
     async def budget_status(self, agent_id: str | None = None) -> dict[str, Any]:
         """Spend in the current UTC day and month against the budgets (overall and agents')."""
         now = self.kernel.clock.now()

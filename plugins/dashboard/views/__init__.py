@@ -2,14 +2,12 @@
 
 Each page module has ``page(kernel, dashboard) -> DashboardPage``; :data:`BUILTIN_PAGES` names
 the plugin each one needs, and the dashboard contributes a page only while that plugin is
-enabled. The Sync, Orchestrator and Usage pages join this table (``("sync", "sync",
-sync.page)``, ...) once those plugins exist, and their overview panels join
-:mod:`plugins.dashboard.views.panels` the same way.
+enabled; their overview panels are in :mod:`plugins.dashboard.views.panels`.
 """
 
 from __future__ import annotations
 
-from . import agents, config, issues, knowledge, locks, milestones, overview, sessions
+from . import agents, config, issues, knowledge, locks, milestones, orchestrator, overview, sessions, sync, usage
 
 #: ``(page name, plugin it needs or None, factory)``, in navigation order.
 BUILTIN_PAGES = [
@@ -20,5 +18,8 @@ BUILTIN_PAGES = [
     ("locks", "locks", locks.page),
     ("sessions", "sessions", sessions.page),
     ("knowledge", "knowledge", knowledge.page),
+    ("orchestrator", "orchestrator", orchestrator.page),
+    ("usage", "usage", usage.page),
+    ("sync", "sync", sync.page),
     ("config", None, config.page),
 ]

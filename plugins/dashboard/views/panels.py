@@ -1,8 +1,5 @@
-"""The overview's built-in panels, each present only while the service it reads is there.
-
-Later panels (the orchestrator's execution state, sync status, usage) are added to
-:func:`builtin_panels` the same way, each behind ``_serves(kernel, <its service>)``.
-"""
+"""The overview's built-in panels, each present only while the service it reads is there
+(``_serves(kernel, <its service>)``)."""
 
 from __future__ import annotations
 
@@ -78,6 +75,32 @@ def builtin_panels(kernel: Kernel) -> list[OverviewPanel]:
 
         panels.append(OverviewPanel("sessions", "Current sessions", "dashboard/panels/sessions.html", sessions,
                                     channels=("sessions",), order=40))
+
+    if _serves(kernel, "orchestrator"):
+
+        async def execution() -> dict[str, Any]:
+            orchestrator = services.require("orchestrator")
+            plan = await orchestrator.current_plan()
+            return {"plan": plan, "run": await orchestrator.status() if plan else None}
+
+        panels.append(OverviewPanel("execution", "Execution", "dashboard/panels/execution.html", execution,
+                                    channels=("execution",), order=45))
+
+    if _serves(kernel, "sync"):
+
+        async def sync() -> dict[str, Any]:
+            return await services.require("sync").status()
+
+        panels.append(OverviewPanel("sync", "Sync", "dashboard/panels/sync.html", sync,
+                                    channels=("sync",), order=60))
+
+    if _serves(kernel, "usage"):
+
+        async def usage() -> dict[str, Any]:
+            return await services.require("usage").budget_status()
+
+        panels.append(OverviewPanel("usage", "Usage", "dashboard/panels/usage.html", usage,
+                                    channels=("usage",), order=70))
 
     async def activity() -> dict[str, Any]:
         return {}

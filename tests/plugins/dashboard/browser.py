@@ -11,10 +11,14 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "screenshots"
+#: Every browser test runs in pytest-asyncio's session loop, where the one shared browser lives
+#: (``pytestmark = [..., SESSION_LOOP]``): Playwright's objects belong to the loop that made them.
+SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",

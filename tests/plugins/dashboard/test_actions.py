@@ -10,9 +10,10 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
+from .browser import SESSION_LOOP
 from .seed import seed_api, seed_hub
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, SESSION_LOOP]
 
 
 def api(live, method: str, path: str, **kwargs) -> httpx.Response:

@@ -13,7 +13,9 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-pytestmark = pytest.mark.slow
+from .browser import SESSION_LOOP
+
+pytestmark = [pytest.mark.slow, SESSION_LOOP]
 
 PAGEDIST = Path(__file__).resolve().parents[2] / "fixtures" / "pagedist"
 
@@ -58,7 +60,8 @@ async def test_a_plugin_adds_its_own_page_and_panel(repo, pagedist_path, live_se
     tab = await tab_factory(live.url)
     page = await tab.goto("/")
     await expect(page.locator(".site-nav a")).to_have_text(
-        ["Overview", "Issues", "Milestones", "Agents", "Locks", "Sessions", "Knowledge", "Pinboard", "Config"])
+        ["Overview", "Issues", "Milestones", "Agents", "Locks", "Sessions", "Knowledge", "Orchestrator", "Pinboard",
+         "Usage", "Sync", "Config"])
     await expect(page.locator("#panel-pins")).to_contain_text("2 pins")
     await page.keyboard.press("g")
     await page.keyboard.press("p")

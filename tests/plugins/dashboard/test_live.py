@@ -10,9 +10,10 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
+from .browser import SESSION_LOOP
 from .seed import seed_api
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, SESSION_LOOP]
 
 #: The dashboard's promise: an API change is on an open page within a second.
 SECOND_MS = 1000

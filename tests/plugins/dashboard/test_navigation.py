@@ -8,9 +8,10 @@ import re
 import pytest
 from playwright.async_api import expect
 
+from .browser import SESSION_LOOP
 from .seed import seed_api
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, SESSION_LOOP]
 
 
 async def test_search_box_and_keyboard_navigation(repo, live_server_factory, tab_factory):

@@ -8,9 +8,10 @@ from playwright.async_api import expect
 
 from tests.support import BACKENDS
 
+from .browser import SESSION_LOOP
 from .seed import seed_api, seed_hub
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
+pytestmark = [pytest.mark.slow, SESSION_LOOP, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
 
 
 async def test_every_page_renders_seeded_data(repo, backend, live_server_factory, tab_factory):
@@ -24,7 +25,8 @@ async def test_every_page_renders_seeded_data(repo, backend, live_server_factory
 
     page = await tab.goto("/")
     nav = page.locator(".site-nav a")
-    await expect(nav).to_have_text(["Overview", "Issues", "Milestones", "Agents", "Locks", "Sessions", "Knowledge", "Config"])
+    await expect(nav).to_have_text(["Overview", "Issues", "Milestones", "Agents", "Locks", "Sessions", "Knowledge",
+                                  "Orchestrator", "Usage", "Sync", "Config"])
     await expect(page.locator('#panel-issues [data-count="open"]')).to_have_text("5")
     await expect(page.locator('#panel-issues [data-count="blocked"]')).to_have_text("1")
     await expect(page.locator('#panel-agents [data-count="active"]')).to_have_text("2")

@@ -10,7 +10,9 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-pytestmark = pytest.mark.slow
+from .browser import SESSION_LOOP
+
+pytestmark = [pytest.mark.slow, SESSION_LOOP]
 
 TOKEN = "dashboard-test-token-0123456789"
 HOSTILE = """# Looks harmless

@@ -19,7 +19,8 @@ TOKEN = "dashboard-site-token-0123456789"
 
 async def test_pages_carry_a_strict_content_security_policy(app_factory):
     server = await app_factory()
-    for path in ("/", "/issues", "/agents", "/locks", "/sessions", "/milestones", "/knowledge", "/config"):
+    for path in ("/", "/issues", "/agents", "/locks", "/sessions", "/milestones", "/knowledge", "/config",
+                 "/orchestrator", "/usage", "/sync"):
         response = await server.client.get(path)
         assert response.status_code == 200, path
         assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
@@ -106,3 +107,36 @@ def test_markdown_is_rendered_and_sanitised():
     assert '<a href="https://example.org" rel="noopener noreferrer nofollow">ok</a>' in html
     assert "<table>" in html
     assert str(render_markdown(None)) == ""
+
+
+async def test_the_plan_graph_runs_left_to_right_and_escapes_titles(app_factory):
+    """A diamond across two phases: every arrow goes from a stage's right edge to a later
+    column; a hostile stage title is text, never markup."""
+    server = await app_factory()
+    plan = {"title": "Diamond", "phases": [
+        {"title": "One", "stages": [{"title": "Root"}, {"title": "Left", "depends_on": ["Root"]},
+                                    {"title": "<script>alert(1)</script>", "depends_on": ["Root"]}]},
+        {"title": "Two", "stages": [{"title": "Join", "depends_on": ["Left", "<script>alert(1)</script>"]}]},
+    ]}
+    stored = await server.client.post("/api/v1/orchestrator/plans", json=plan)
+    assert stored.status_code == 201, await stored.get_data(as_text=True)
+    body = await (await server.client.get("/orchestrator")).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    boxes = {m[0]: (int(m[1]), int(m[2])) for m in re.findall(
+        r'data-stage="([^"]+)" data-status="pending">\s*<title>[^<]*</title>\s*<rect x="(\d+)" y="(\d+)"', body)}
+    assert len(boxes) == 4
+    edges = re.findall(r'<path d="M(\d+),\d+ C[^"]*" class="edge" marker-end="url\(#arrow\)" data-from="([^"]+)" data-to="([^"]+)"', body)
+    assert len(edges) == 4
+    for x1, source, target in edges:
+        assert int(x1) <= boxes[target][0] and boxes[source][0] < boxes[target][0]
+    root, left, hostile, join = sorted(boxes, key=lambda stage: stage)  # ids are <plan>-p<i>-s<j>
+    assert boxes[left][0] == boxes[hostile][0] and boxes[left][1] != boxes[hostile][1]  # one column, two rows
+    assert boxes[join][1] > max(boxes[left][1], boxes[hostile][1])  # the second phase's band is below
+
+
+async def test_pages_of_disabled_plugins_are_absent(app_factory):
+    server = await app_factory("all,-orchestrator,-usage,-sync")
+    for path in ("/orchestrator", "/usage", "/sync"):
+        assert (await server.client.get(path)).status_code == 404, path
+    body = await (await server.client.get("/")).get_data(as_text=True)
+    assert 'id="panel-execution"' not in body and 'id="panel-usage"' not in body and 'id="panel-sync"' not in body

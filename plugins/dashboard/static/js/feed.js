@@ -1,29 +1,15 @@
-// The overview's activity feed: every event this tab receives, newest first. The last entries
-// are kept in sessionStorage so the feed survives moving between pages; when the server keeps
-// an event log (its hello names a last_event_id), the feed starts with the latest logged events.
+// The overview's activity feed: the latest events of the server's event log
+// (GET /api/v1/events/log, read when the page connects and again after a gap), then every
+// event the page's WebSocket delivers (a reconnect replays the ones made while it was away),
+// newest first, each once (by event_id).
 
+import { lastSeenEventId } from "./live.js";
 import { relative } from "./times.js";
 
 const KEEP = 50;
-const STORE = "crosslink.feed";
 let feed = null;
 let entries = [];
-
-function load() {
-  try {
-    entries = JSON.parse(sessionStorage.getItem(STORE) || "[]");
-  } catch (problem) {
-    entries = [];
-  }
-}
-
-function save() {
-  try {
-    sessionStorage.setItem(STORE, JSON.stringify(entries.slice(0, KEEP)));
-  } catch (problem) {
-    // storage full or disabled: the feed still works for this page
-  }
-}
+let backfilled = false;
 
 function link(href, text) {
   const anchor = document.createElement("a");
@@ -56,6 +42,31 @@ function describe(event) {
     case "knowledge_changed":
       parts.push("page ", link(`/knowledge/${encodeURIComponent(event.slug)}`, event.slug), ` ${event.action}`);
       break;
+    case "sync_started":
+    case "sync_progress":
+    case "sync_completed":
+    case "sync_failed":
+      parts.push(link("/sync", `${event.operation}`), ` ${event.type.slice(5)}`);
+      if (event.step) parts.push(`: ${event.step}`);
+      if (event.message) parts.push(`: ${event.message}`);
+      if (event.error) parts.push(`: ${event.error}`);
+      break;
+    case "execution_progress":
+      parts.push("stage ", link(`/orchestrator#stage-${event.stage_id}`, event.stage_id), ` ${event.status}`);
+      if (agent) parts.push(" by ", agent);
+      break;
+    case "execution_state":
+      parts.push(link("/orchestrator", "execution"), ` ${event.state}`);
+      break;
+    case "phase_gate":
+      parts.push("gate of ", link("/orchestrator", event.phase_id), ` ${event.status}`);
+      break;
+    case "usage_recorded":
+      parts.push(link("/usage", `${event.count} usage record${event.count === 1 ? "" : "s"}`), ` of ${(event.agent_ids || []).join(", ")}`);
+      break;
+    case "usage_budget_alert":
+      parts.push(link("/usage", "budget"), ` ${event.level} (${event.period}${event.agent_id ? `, ${event.agent_id}` : ""})`);
+      break;
     default: {
       parts.push(event.type);
       if (issue) parts.push(" ", issue);
@@ -87,34 +98,44 @@ function render() {
 }
 
 function add(event, at = Date.now()) {
-  if (event.event_id !== undefined && entries.some((e) => e.event.event_id === event.event_id)) return;
-  entries.unshift({ at, event });
+  if (!event || !event.type) return;
+  const id = event.event_id;
+  if (id !== undefined && id !== null && entries.some((e) => e.event.event_id === id)) return;
+  entries.push({ at, event });
+  // newest first: by event id when both have one (a replay may arrive after a live event)
+  entries.sort((a, b) => (b.event.event_id ?? Infinity) - (a.event.event_id ?? Infinity) || b.at - a.at);
   entries = entries.slice(0, KEEP);
-  save();
   render();
 }
 
-async function backfill(hello) {
-  if (typeof hello.last_event_id !== "number" || entries.length) return;
-  const after = Math.max(0, hello.last_event_id - 30);
+async function backfill(head, channels) {
+  if (typeof head !== "number" || head <= 0) return;
+  const after = Math.max(0, head - KEEP);
   try {
-    const response = await fetch(`/api/v1/events/log?after=${after}&limit=30`, { credentials: "same-origin" });
+    const response = await fetch(`/api/v1/events/log?after=${after}&limit=${KEEP}`, { credentials: "same-origin" });
     if (!response.ok) return;
     const answer = await response.json();
-    const logged = Array.isArray(answer) ? answer : answer.items || answer.events || [];
-    for (const record of logged) {
-      const event = record.event && typeof record.event === "object" ? { ...record.event, event_id: record.id } : record;
-      if (event && event.type) add(event, Date.parse(record.created_at || record.at || "") || Date.now());
+    for (const record of answer.items || []) {
+      add({ ...record.event, event_id: record.event_id, channel: record.channel }, Date.parse(record.created_at) || Date.now());
     }
   } catch (problem) {
-    // no log on this server: the feed fills as events arrive
+    // the server could not be reached: the feed fills as events arrive
   }
 }
 
 export function initFeed() {
-  load();
   feed = document.querySelector("[data-feed]");
+  if (!feed) return;
   render();
   document.addEventListener("crosslink:event", (event) => add(event.detail));
-  document.addEventListener("crosslink:hello", (event) => backfill(event.detail));
+  document.addEventListener("crosslink:hello", (event) => {
+    if (backfilled) return;
+    backfilled = true;
+    backfill(event.detail.last_event_id);
+  });
+  document.addEventListener("crosslink:gap", (event) => {
+    entries = [];
+    render();
+    backfill(event.detail.last_event_id ?? lastSeenEventId());
+  });
 }

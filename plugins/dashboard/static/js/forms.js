@@ -2,11 +2,12 @@
 // the API route it names, so every action goes through the API's own validation. On an error
 // the server's `detail` is shown in the form and each entry of `fields` next to its input.
 //
-// Inputs: data-type="int|bool|list" (number, checkbox, comma-separated list), data-empty=
+// Inputs: data-type="int|number|bool|list" (whole number, number, checkbox, comma-separated list), data-empty=
 // "omit|null" (what an empty value sends), data-changed-only (sent only when changed). A
 // "{name}" in the URL is filled from the field of that name, which then stays out of the body.
 // data-then: "refresh" (default: re-read the live regions), "reload", or "go:/path/{key}"
-// (filled from the JSON answer). data-confirm asks first; data-reset clears after success.
+// (filled from the JSON answer). data-confirm asks first; data-reset clears after success;
+// data-success-from="message" shows that key of the answer as the confirmation.
 
 import { confirmAction } from "./dialogs.js";
 import { refreshAll } from "./live.js";
@@ -34,6 +35,10 @@ function valueOf(element) {
   if (raw.trim() === "") {
     if (element.dataset.empty === "omit") return OMIT;
     if (element.dataset.empty === "null") return null;
+  }
+  if (kind === "number") {
+    const text = raw.trim();
+    return /^-?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : raw; // the API names a bad value
   }
   if (kind === "int") {
     const text = raw.trim().replace(/^#/, "");
@@ -162,7 +167,8 @@ async function submit(form) {
     }
     if (form.hasAttribute("data-reset")) form.reset();
     acceptValues(form);
-    showStatus(form, form.dataset.success || "Done.", "ok");
+    const said = form.dataset.successFrom && answer ? answer[form.dataset.successFrom] : null;
+    showStatus(form, said || form.dataset.success || "Done.", "ok");
     refreshAll();
   } catch (problem) {
     showStatus(form, `The server could not be reached (${problem.message}).`, "error");

@@ -1,5 +1,6 @@
-// Live updates: one WebSocket to /ws, resumed after a reconnect from the last event id seen,
-// and the page's live regions (elements with data-live="<channels>") re-read from the server
+// Live updates: one WebSocket to /ws, resumed from the last event id seen (from the first
+// connection on: the page is rendered with the id of the newest event it already shows, so an
+// event committed while it rendered or while the socket was away is replayed), and the page's live regions (elements with data-live="<channels>") re-read from the server
 // and morphed in place (idiomorph) when an event of one of their channels arrives.
 
 import { Idiomorph } from "../vendor/idiomorph-0.8.0.esm.js";
@@ -11,11 +12,13 @@ const REFRESH_DELAY_MS = 100;
 const eventChannels = JSON.parse(document.body.dataset.eventChannels || "{}");
 const staleRegions = new Set();
 let socket = null;
-let lastEventId = null;
+const cursor = Number.parseInt(document.body.dataset.eventCursor ?? "", 10);
+let lastEventId = Number.isInteger(cursor) && cursor >= 0 ? cursor : null;
 let retryMs = RETRY_FIRST_MS;
 let connectedBefore = false;
 let refreshTimer = null;
 let refreshing = false;
+let held = false;
 
 function setStatus(state, text) {
   const indicator = document.getElementById("live-status");
@@ -120,8 +123,9 @@ function handle(message) {
   if (message.event_id !== undefined && message.event_id !== null) lastEventId = message.event_id;
   switch (message.type) {
     case "hello": {
-      const resumed = connectedBefore && lastEventId !== null && message.last_event_id !== undefined;
-      if (connectedBefore && !resumed) refreshAll(); // events may have been missed: re-read
+      // with a cursor the server replays what was missed (or sends a gap); without one, re-read
+      const resumed = lastEventId !== null && message.last_event_id !== undefined;
+      if (connectedBefore && !resumed) refreshAll();
       connectedBefore = true;
       retryMs = RETRY_FIRST_MS;
       setStatus("live", "live");
@@ -130,7 +134,17 @@ function handle(message) {
       return;
     }
     case "gap":
+      // the events after our cursor are gone (retention, another database) or we fell behind:
+      // re-read everything shown and carry on from the server's newest id
+      if (typeof message.last_event_id === "number") lastEventId = message.last_event_id;
       refreshAll();
+      document.dispatchEvent(new CustomEvent("crosslink:gap", { detail: message }));
+      return;
+    case "resumed":
+      if (typeof message.last_event_id === "number" && (lastEventId === null || message.last_event_id > lastEventId)) {
+        lastEventId = message.last_event_id;
+      }
+      document.dispatchEvent(new CustomEvent("crosslink:resumed", { detail: message }));
       return;
     case "subscribed":
     case "pong":
@@ -159,7 +173,8 @@ export function connect() {
   });
   socket.addEventListener("close", () => {
     setStatus("offline", "offline");
-    setTimeout(connect, retryMs);
+    if (held) return;
+    setTimeout(() => held || connect(), retryMs);
     retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
   });
 }
@@ -167,4 +182,16 @@ export function connect() {
 /** The id of the newest event this page has seen (null before the first one). */
 export function lastSeenEventId() {
   return lastEventId;
+}
+
+/** Close the socket and stay away (as a network outage would) until :func:`reconnect`. */
+export function disconnect() {
+  held = true;
+  if (socket) socket.close();
+}
+
+/** Connect again after :func:`disconnect`; the server replays what was missed. */
+export function reconnect() {
+  held = false;
+  if (!socket || socket.readyState === WebSocket.CLOSED) connect();
 }
