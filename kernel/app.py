@@ -151,6 +151,12 @@ class Kernel:
         """Whether any enabled plugin implements ``hook``."""
         return bool(self._impls(hook))
 
+    @property
+    def last_event_id(self) -> int:
+        """The id of the newest event this instance has delivered to its clients (a page
+        rendered now resumes its WebSocket from there)."""
+        return self.relay.last_id
+
     def event_types(self) -> list[dict[str, Any]]:
         """Every registered event type: ``type``, ``plugin``, ``channel``, description, schema."""
         return self.events.registry.describe()

@@ -22,6 +22,7 @@ relay, the lifespan — is the runtime's own and may change without notice.
 ``hook_results(hook, ...)``   call a hook a plugin added (``crosslink_add_hookspecs``)
 ``has_implementations(hook)`` whether any enabled plugin implements a hook
 ``event_types()``             every registered event type: its plugin, channel and fields
+``last_event_id``             the newest event this instance delivered (where a page resumes)
 ============================  ==================================================================
 """
 
@@ -104,6 +105,11 @@ class PluginKernel(Protocol):
 
     def has_implementations(self, hook: str) -> bool:
         """Whether any enabled plugin implements ``hook``."""
+        ...
+
+    @property
+    def last_event_id(self) -> int:
+        """The id of the newest event this instance has delivered to its clients."""
         ...
 
     def event_types(self) -> list[dict[str, Any]]:

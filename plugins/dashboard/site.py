@@ -117,7 +117,7 @@ class Dashboard:
             ),
             "now": self.kernel.clock.now(),
             "event_channels": self.event_channels(),
-            "event_cursor": g.get("dashboard_event_cursor", self.kernel.relay.last_id),
+            "event_cursor": g.get("dashboard_event_cursor", self.kernel.last_event_id),
         }
 
     def event_channels(self) -> str:
@@ -149,7 +149,7 @@ class Dashboard:
         g.dashboard_started = time.perf_counter()
         # the newest event delivered before this page reads anything: its script resumes the
         # WebSocket from here, so an event committed while the page renders is not missed
-        g.dashboard_event_cursor = self.kernel.relay.last_id
+        g.dashboard_event_cursor = self.kernel.last_event_id
         if request.endpoint in OPEN_ENDPOINTS or self.signed_in():
             return None
         body = await render_template("dashboard/login.html", error=None, next=request.full_path.rstrip("?"))
