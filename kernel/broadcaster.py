@@ -46,7 +46,6 @@ class Subscription:
         self.channels: frozenset[str] | None = None  # None: every channel
         self.maxsize = maxsize
         self.seq = 0
-        self.dropped_total = 0
         #: Live events up to this id are not sent (the client saw them on another instance).
         self.skip_through = 0
         #: ``(after, upto)``: log entries to send before the queue, set by a resume.
@@ -63,7 +62,6 @@ class Subscription:
         if event_id <= self.skip_through:
             return
         if self._events >= self.maxsize:
-            self.dropped_total += 1
             last = self._queue[-1] if self._queue else None
             if isinstance(last, _Gap):
                 last.dropped += 1

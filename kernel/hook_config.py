@@ -36,7 +36,6 @@ DEFAULTS: dict[str, Any] = {
     "auto_steal_stale_locks": False,
 }
 
-TRACKING_MODES = ("strict", "normal", "relaxed")
 #: Accepted spellings of ``signing_enforcement`` and the CLI word each is stored as.
 SIGNING_WORDS = {
     "disabled": "disabled",

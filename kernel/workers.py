@@ -47,8 +47,6 @@ NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 #: How often an instance in standby tries to take a singleton's lease.
 LEASE_RETRY_SECONDS = 1.0
 
-STATES = ("pending", "standby", "running", "idle", "backoff", "stopping", "stopped", "finished")
-
 
 @dataclass(frozen=True)
 class Worker:

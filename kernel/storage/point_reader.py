@@ -28,10 +28,6 @@ class PointReader:
     def __init__(self) -> None:
         self._connection: sqlite3.Connection | None = None
 
-    @property
-    def is_open(self) -> bool:
-        return self._connection is not None
-
     def open(self, path: Path, functions: dict[str, tuple[int, Callable]]) -> None:
         try:
             connection = sqlite3.connect(

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FINISHED = frozenset({"done", "skipped"})
-TERMINAL = frozenset({"done", "skipped", "failed"})
 STAGE_STATUSES = ("pending", "running", "done", "failed", "skipped", "blocked")
 ACTIVE_STATES = frozenset({"running", "paused"})
 ENDED_STATES = frozenset({"done", "failed", "cancelled"})

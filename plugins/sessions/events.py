@@ -6,9 +6,6 @@ from typing import Literal
 
 from kernel import Event
 
-#: Every ``action`` a :class:`SessionChanged` may carry.
-ACTIONS = ("started", "ended", "work", "action")
-
 
 class SessionChanged(Event):
     """An agent's session changed; sent after the change is committed.
