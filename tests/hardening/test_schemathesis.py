@@ -57,6 +57,8 @@ SHARDS = {
     "issues": r"^/api/v1/issues",
     "orchestrator-usage": r"^/api/v1/(orchestrator|usage)",
     "knowledge-sessions-agents-locks": r"^/api/v1/(knowledge|sessions|agents|locks)",
+    # the event log's long-poll is tried at its longest ``wait`` (60 s): a shard of its own
+    "events-sync": r"^/api/v1/(events|sync)",
     "the-rest": None,
 }
 
