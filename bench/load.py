@@ -207,7 +207,7 @@ async def _python(base_url: str, requests: list[Request], connections: int, dura
                 latencies.append(time.perf_counter() - sent)
                 if status // 100 != expect // 100:
                     counts["unexpected"] += 1
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
             counts["errors"] += 1
         finally:
             writer.close()

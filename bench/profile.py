@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import servers
-from .__main__ import SERVER_CPU, LOAD_CPU, scenarios
+from .__main__ import LOAD_CPU, SERVER_CPU, scenarios
 from .load import get, lua_script
 
 

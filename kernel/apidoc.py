@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 INT64 = (-(2**63), 2**63 - 1)

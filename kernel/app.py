@@ -14,8 +14,8 @@ import inspect
 import logging
 import uuid
 from collections import deque
-from datetime import timedelta
 from collections.abc import Awaitable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -35,11 +35,11 @@ from .hook_config import HookConfig
 from .jsonutil import install_json_provider
 from .leases import FileLeases, PostgresLeases
 from .mounts import mount_asgi_apps
+from .openapi import CrosslinkOpenAPIProvider
 from .plugin_info import ConfigSection
 from .plugins import LoadedPlugins, load_plugins
 from .relay import EventRelay
 from .routes import create_api_blueprint, create_docs_blueprint
-from .openapi import CrosslinkOpenAPIProvider
 from .routing import CONVERTERS, reserve_static_segments, routing_error
 from .search import SearchHit
 from .security import install_security

@@ -102,7 +102,7 @@ class Subscription:
     def stamp(self, body: bytes) -> str:
         """Give a message body (a JSON object) this client's next ``seq``."""
         self.seq += 1
-        return ('{"seq":%d,' % self.seq) + body[1:].decode()
+        return f'{{"seq":{self.seq},' + body[1:].decode()
 
     async def next_message(self) -> str | None:
         """Wait for the next message and return it as JSON text with its ``seq``; ``None`` when

@@ -208,6 +208,6 @@ class EventBus:
         if self._flusher is not None and not self._flusher.done():
             try:
                 await asyncio.wait_for(asyncio.shield(self._flusher), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.error("%d event(s) could not be written to the event log at shutdown", len(self._loose))
                 self._flusher.cancel()

@@ -29,9 +29,9 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from .interface import PluginKernel as Kernel
     from .eventlog import LogEntry
     from .events import Event
+    from .interface import PluginKernel as Kernel
     from .plugin_info import ConfigSection
     from .search import SearchHit
     from .services import ServiceProvider

@@ -106,7 +106,7 @@ class EventRelay:
                 return False
             try:
                 await asyncio.wait_for(self._advanced.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False
         return True
 

@@ -104,7 +104,7 @@ class WorkerContext:
             return False
         try:
             await asyncio.wait_for(state.wake.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         state.wake.clear()
         return not state.stop.is_set()
@@ -344,5 +344,5 @@ class Workers:
     async def _pause(state: WorkerState, seconds: float) -> None:
         try:
             await asyncio.wait_for(state.stop.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass

@@ -25,7 +25,7 @@ from tests.support import CROSSLINK, LiveServer, TestServer, git, start_live_ser
 # Installed third-party plugins must not leak into tests; tests that want entry points say so.
 os.environ["CROSSLINK_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 
-from tests.support import BACKENDS, PG_ADMIN_DSN  # noqa: E402  (defined with the other helpers)
+from tests.support import PG_ADMIN_DSN  # noqa: E402  (defined with the other helpers)
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .database import Database
 
 #: A migration step: SQL statements run in order, or an async function given the database.
-Step = Union[Sequence[str], Callable[["Database"], Awaitable[None]]]
+Step = Sequence[str] | Callable[["Database"], Awaitable[None]]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
-from tortoise.backends.base.client import TransactionContext, TransactionalDBClient
+from tortoise.backends.base.client import TransactionalDBClient, TransactionContext
 from tortoise.backends.sqlite.client import (
     SqliteClient,
     SqliteTransactionContext,

@@ -1,7 +1,6 @@
 """Versioned schema changes of the agents plugin (app label ``agents``)."""
 
 from kernel import Migration
-
 from plugins.hub import state_table_migration
 
 MIGRATIONS = [

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from quart import Blueprint
-
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
+from quart import Blueprint
 
 from kernel.api import APIError, NotFound, json_body, json_response, responds
 from kernel.validation import path_args
-
 from plugins.hub import AGENT_ID_SCHEMA, is_valid_agent_id
 
 from .schemas import AgentDetail, AgentList, AgentSummary, HeartbeatIn, KickoffStatus, RescanResult

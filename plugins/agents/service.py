@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from kernel import APIError
 from kernel.timeutil import parse, to_api, to_db
-
 from plugins.hub import (
     Heartbeat,
     Lock,
@@ -178,7 +177,7 @@ class AgentsService:
         now: datetime,
     ) -> dict[str, Any]:
         newest_lock_branch = next(
-            (lock.branch for lock in sorted(locks, key=lambda l: l.claimed_at, reverse=True) if lock.branch),
+            (lock.branch for lock in sorted(locks, key=lambda held: held.claimed_at, reverse=True) if lock.branch),
             None,
         )
         return {

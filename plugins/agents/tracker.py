@@ -31,7 +31,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kernel.timeutil import parse, to_api, to_db
-
 from plugins.hub import AnnouncedState, Heartbeat, HubMoved, agent_status, next_status_change, view_is_behind
 
 from .events import AgentStatusChanged, HeartbeatReceived

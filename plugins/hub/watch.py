@@ -62,7 +62,7 @@ class ChangeSignal:
         limit = self.poll_seconds if timeout is None else min(max(timeout, 0.0), self.poll_seconds)
         try:
             await asyncio.wait_for(self._changed.wait(), limit)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         self._changed.clear()
         return True
@@ -114,6 +114,6 @@ class ChangeSignal:
     async def _pause(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._stop.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 

@@ -10,12 +10,11 @@ rule, which the router always prefers, so it is never read as a slug.
 
 from __future__ import annotations
 
-from quart import Blueprint, request
-from quart_schema import document_headers, hide
-
 from typing import Annotated
 
 from pydantic import Field
+from quart import Blueprint, request
+from quart_schema import document_headers, hide
 
 from kernel.api import APIError, BadRequest, error_responses, json_body, json_response, query_args, responds
 from kernel.validation import path_args

@@ -22,7 +22,6 @@ from typing import Any
 
 from kernel import SearchHit
 from kernel.api import APIError, BadRequest, NotFound
-
 from plugins.hub import GitError, get_hub
 
 from . import pages

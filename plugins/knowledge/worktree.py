@@ -26,7 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kernel.api import APIError
-
 from plugins.hub import Git, GitError, InvalidGitName, check_remote_name
 
 BRANCH = "crosslink/knowledge"

@@ -6,7 +6,6 @@ issues are released by the plugin instead, with an event.
 """
 
 from kernel import Migration
-
 from plugins.hub import state_table_migration
 
 MIGRATIONS = [

@@ -62,9 +62,8 @@ def with_mcp(spec: str) -> str:
 
 async def serve_repository(app, caller) -> None:
     """Start the application without a listener and serve its MCP tools over stdio."""
-    from mcp.server.stdio import stdio_server
-
     from kernel.app import kernel_of
+    from mcp.server.stdio import stdio_server
 
     async with stdio_server() as (read, write):
         await app.startup()

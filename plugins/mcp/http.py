@@ -18,15 +18,13 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
-
 from kernel import Worker
 from kernel.errors import category
 from kernel.jsonutil import dumps
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
 
 from . import MOUNT
-
 
 
 class _RoutineManagerMessages(logging.Filter):

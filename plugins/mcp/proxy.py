@@ -26,15 +26,15 @@ from typing import Any, TypeVar
 import anyio
 import httpx2
 import mcp_types as types
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from kernel import __version__
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.stdio import stdio_server
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
 from mcp.shared.exceptions import MCPError
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-
-from kernel import __version__
 
 from .server import AGENT_HEADER, SERVER_NAME, tool_error
 

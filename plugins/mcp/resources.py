@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import mcp_types as types
-from mcp.shared.exceptions import MCPError
 
 from kernel import APIError
 from kernel.jsonutil import dumps
+from mcp.shared.exceptions import MCPError
 
 from .tools import Caller, ToolCall
 

@@ -19,13 +19,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
-from mcp.server.lowlevel import Server
 from pydantic import ValidationError
 
 from kernel import APIError, __version__
 from kernel.errors import category
 from kernel.jsonutil import dumps
 from kernel.validation import describe_errors
+from mcp.server.lowlevel import Server
 
 from . import resources
 from .arguments import input_schema

@@ -25,7 +25,6 @@ from pydantic import BaseModel
 from kernel import APIError
 from kernel.search import rank
 from kernel.timeutil import to_api
-
 from plugins.hub import is_valid_agent_id
 
 from . import arguments as a

@@ -41,8 +41,8 @@ from .launcher import LaunchFailed, Outcome, StageGone, StageRun
 from .plan import stages_of
 from .service import DRIVER, SAFE_ID
 from .setup import create_tracking
-from .store import handle_of
 from .state import ACTIVE_STATES, derive
+from .store import handle_of
 
 if TYPE_CHECKING:
     from .service import OrchestratorService

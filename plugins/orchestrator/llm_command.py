@@ -186,7 +186,7 @@ class CommandDecomposer:
         timeout = self.config.decomposer_timeout_seconds
         try:
             out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             _kill_group(process)
             await process.wait()
             raise _failure(504, "timeout",

@@ -115,7 +115,7 @@ async def wait_exit(pid: int, ticks: int | None, timeout: float | None) -> bool:
             try:
                 await asyncio.wait_for(exited, None if deadline is None else max(0.0, deadline - loop.time()))
                 return True
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return not is_running(pid, ticks)
             finally:
                 loop.remove_reader(fd)

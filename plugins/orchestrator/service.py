@@ -127,7 +127,7 @@ class OrchestratorService:
                     return False
                 try:  # woken by this instance's driver, or look again (another instance's driver)
                     await asyncio.wait_for(waiter.wait(), min(remaining, 0.25))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             self._setup_waiters.pop(execution_id, None)

@@ -13,7 +13,6 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-
 from .models import Execution, ExecutionPhase, ExecutionStage, StageLog, StoredPlan
 from .plan import stages_of
 from .state import ACTIVE_STATES, Snapshot

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kernel.timeutil import to_api, to_db
-
 from plugins.hub import RemoteContact
 
 if TYPE_CHECKING:

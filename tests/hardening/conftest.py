@@ -9,8 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.support import PG_ADMIN_DSN
-from tests.support import git
+from tests.support import PG_ADMIN_DSN, git
 
 
 def fresh_repo(root: Path) -> Path:

@@ -13,8 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support import PG_ADMIN_DSN
-from tests.support import CROSSLINK, git, start_live_server
+from tests.support import CROSSLINK, PG_ADMIN_DSN, git, start_live_server
 
 pytestmark = pytest.mark.slow
 

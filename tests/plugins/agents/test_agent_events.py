@@ -10,7 +10,6 @@ import pytest
 
 from kernel import hookimpl
 from kernel.timeutil import Clock, utcnow
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import (
     T0,
     assert_no_pending_events,
@@ -19,7 +18,7 @@ from tests.plugins.agents.conftest import (
     write_server_toml,
 )
 from tests.plugins.agents.hubbuilder import Hub
-from tests.support import open_ws, receive_until
+from tests.support import BACKENDS, open_ws, receive_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -6,10 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0
 from tests.plugins.agents.hubbuilder import add_kickoff_worktree
-from tests.support import git
+from tests.support import BACKENDS, git
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

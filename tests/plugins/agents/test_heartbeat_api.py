@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0, write_server_toml
+from tests.support import BACKENDS
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

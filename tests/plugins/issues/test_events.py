@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import BACKENDS
-from tests.support import open_ws, receive_json
+from tests.support import BACKENDS, open_ws, receive_json
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

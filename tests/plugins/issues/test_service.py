@@ -6,8 +6,7 @@ import pytest
 
 from kernel import APIError
 from plugins.issues.contract import IssuesAPI
-from tests.support import BACKENDS
-from tests.support import open_ws, receive_json
+from tests.support import BACKENDS, open_ws, receive_json
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

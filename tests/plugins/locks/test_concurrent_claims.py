@@ -35,7 +35,7 @@ async def test_exactly_one_of_many_concurrent_claims_wins(live_server_factory):
         assert holders == {winner["agent_id"]}
 
         locks = (await client.get("/api/v1/locks")).json()
-        assert [(l["issue_id"], l["agent_id"], l["fencing_token"]) for l in locks] == [
+        assert [(entry["issue_id"], entry["agent_id"], entry["fencing_token"]) for entry in locks] == [
             (issue, winner["agent_id"], winner["fencing_token"])
         ]
         # the winner's repeated claim is idempotent; a release then frees it for the next one

@@ -13,8 +13,8 @@ import websockets
 from kernel import StartupError
 from kernel.app import create_app
 from kernel.timeutil import utcnow
-from tests.support import BACKENDS
 from tests.plugins.agents.hubbuilder import Hub
+from tests.support import BACKENDS
 
 
 def test_locks_requires_issues(settings_factory):

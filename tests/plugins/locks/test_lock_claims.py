@@ -7,10 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0, write_hook_config
 from tests.plugins.locks.conftest import create_issue
-from tests.support import open_ws, receive_until
+from tests.support import BACKENDS, open_ws, receive_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -50,7 +49,7 @@ async def test_claim_is_exclusive_and_idempotent(app_factory, clock):
     assert conflict["holder"] == "alice" and "alice" in conflict["detail"]
     assert conflict["stale"] is False
     listed = (await (await server.client.get("/api/v1/locks")).get_json())
-    assert [(l["issue_id"], l["agent_id"], l["source"]) for l in listed] == [(issue, "alice", "server")]
+    assert [(entry["issue_id"], entry["agent_id"], entry["source"]) for entry in listed] == [(issue, "alice", "server")]
 
 
 async def test_fencing_tokens_only_grow(app_factory, clock):

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import (
     T0,
     assert_no_pending_events,
@@ -15,7 +14,7 @@ from tests.plugins.agents.conftest import (
     write_server_toml,
 )
 from tests.plugins.locks.conftest import create_issue
-from tests.support import open_ws, receive_until
+from tests.support import BACKENDS, open_ws, receive_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

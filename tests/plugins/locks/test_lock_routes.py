@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0, write_hook_config
+from tests.support import BACKENDS
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -58,7 +58,7 @@ async def test_the_newer_claim_wins_across_layouts(app_factory, hub, clock):
     hub.lock_v1(6, "newer-v1", T0 - timedelta(minutes=1))
     hub.lock_v2(6, "older-v2", T0 - timedelta(minutes=2))
     server = await app_factory(plugins="issues,locks", clock=clock)
-    assert [(l["issue_id"], l["agent_id"]) for l in await get_json(server, "/locks")] == [(5, "second"), (6, "newer-v1")]
+    assert [(entry["issue_id"], entry["agent_id"]) for entry in await get_json(server, "/locks")] == [(5, "second"), (6, "newer-v1")]
 
 
 async def test_one_staleness_rule(app_factory, hub, clock):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.mcp.conftest import http_client, ok, write_server_toml
+from tests.support import BACKENDS
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
 

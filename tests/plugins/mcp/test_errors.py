@@ -7,8 +7,8 @@ import httpx
 import pytest
 from mcp import MCPError
 
-from tests.support import BACKENDS
 from tests.plugins.mcp.conftest import call, http_client, ok, write_server_toml
+from tests.support import BACKENDS
 
 #: Argument checks run before any service; the services' refusals run on both databases.
 pytestmark = pytest.mark.slow

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.mcp.conftest import (
     CORE_TOOLS,
     EXTRA_TOOLS,
@@ -15,6 +14,7 @@ from tests.plugins.mcp.conftest import (
     ok,
     write_server_toml,
 )
+from tests.support import BACKENDS
 
 #: Listing reads no data: only the tests that serve the repository in-process run on both databases.
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.mcp.conftest import call, http_client, ok
+from tests.support import BACKENDS
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
 

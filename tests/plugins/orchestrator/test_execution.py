@@ -8,8 +8,7 @@ import asyncio
 
 import pytest
 
-from tests.support import BACKENDS
-from tests.support import open_ws, receive_json
+from tests.support import BACKENDS, open_ws, receive_json
 
 from .conftest import assert_error, document
 

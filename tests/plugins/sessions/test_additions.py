@@ -78,7 +78,7 @@ async def test_history_lists_the_agents_sessions_newest_first_with_their_notes(a
 
 async def test_history_limit_offset_and_status(api):
     ids = []
-    for n in range(5):
+    for _ in range(5):
         ids.append((await api.start("w"))["id"])
         await api.end("w")
     ids.append((await api.start("w"))["id"])

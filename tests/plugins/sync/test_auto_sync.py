@@ -9,10 +9,9 @@ import pytest
 
 from kernel import StartupError
 from kernel.app import create_app
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0
 from tests.plugins.sync.conftest import CliHub, attach_hub, write_server_toml
-from tests.support import git, open_ws, receive_json
+from tests.support import BACKENDS, git, open_ws, receive_json
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.sync.conftest import CliHub, git_out, hub_path, write_hook_config
-from tests.support import git, open_ws, receive_until
+from tests.support import BACKENDS, git, open_ws, receive_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0
 from tests.plugins.sync.conftest import CliHub, attach_hub
-from tests.support import open_ws, receive_json
+from tests.support import BACKENDS, open_ws, receive_json
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

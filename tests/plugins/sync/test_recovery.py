@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0
 from tests.plugins.sync.conftest import (
     CliHub,
@@ -23,7 +22,7 @@ from tests.plugins.sync.conftest import (
     hub_path,
     live_process,
 )
-from tests.support import git, open_ws, receive_until
+from tests.support import BACKENDS, git, open_ws, receive_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -10,10 +10,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0
 from tests.plugins.sync.conftest import CliHub, attach_hub, git_out, hub_path
-from tests.support import git, open_ws, receive_json
+from tests.support import BACKENDS, git, open_ws, receive_json
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

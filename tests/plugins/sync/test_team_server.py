@@ -10,9 +10,9 @@ import httpx
 import pytest
 import websockets
 
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0
 from tests.plugins.agents.hubbuilder import Hub
+from tests.support import BACKENDS
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -13,10 +13,9 @@ import httpx
 import pytest
 
 from plugins.hub import HubChange, get_hub
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0, assert_no_pending_events
 from tests.plugins.sync.conftest import CliHub, git_out, hub_path
-from tests.support import git, open_ws, receive_json
+from tests.support import BACKENDS, git, open_ws, receive_json
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -8,8 +8,7 @@ import asyncio
 
 import pytest
 
-from tests.support import BACKENDS
-from tests.support import receive_json
+from tests.support import BACKENDS, receive_json
 
 from .conftest import expected_cost
 

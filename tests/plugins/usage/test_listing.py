@@ -91,7 +91,7 @@ async def test_session_filter(api, clock):
 
 
 async def test_pages_have_a_true_total(api, clock):
-    for day in range(3):
+    for _day in range(3):
         await api.batch([{"agent_id": f"w{i % 3}", "input_tokens": i, "output_tokens": 1} for i in range(40)])
         clock.advance(hours=11)
     everything = await api.get("/usage", limit="1000")

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kernel.app import create_app, kernel_of
-from tests.support import BACKENDS
-from tests.support import TestServer
+from tests.support import BACKENDS, TestServer
 
 from .conftest import Api, write_server_toml
 

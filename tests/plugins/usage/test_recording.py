@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import BACKENDS
-
-from tests.support import open_ws
+from tests.support import BACKENDS, open_ws
 
 from .conftest import API_TIME, CLI_TIME, RECORD_KEYS, assert_error
 
