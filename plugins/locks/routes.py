@@ -77,8 +77,8 @@ def create_blueprint(kernel: Kernel, service: LocksService) -> Blueprint:
     @error_responses(409)
     async def release(issue_id: int, data: ReleaseIn):
         """Release the caller's lock: 409 when someone else holds it, 404 when not locked."""
-        await service.release(issue_id, checked_agent_id(data.agent_id))
-        return json_response({"ok": True})
+        hub = await service.release(issue_id, checked_agent_id(data.agent_id))
+        return json_response({"ok": True} if hub is None else {"ok": True, "hub": hub})
 
     @bp.post("/locks/<id:issue_id>/steal")
     @json_body(ClaimIn)
