@@ -7,6 +7,7 @@ the next push; a repository without a hub writes nothing to git."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import timedelta
@@ -17,7 +18,7 @@ import pytest
 
 from kernel.timeutil import Clock, parse
 from tests.conftest import BACKENDS
-from tests.plugins.agents.conftest import T0
+from tests.plugins.agents.conftest import T0, assert_no_pending_events
 from tests.plugins.agents.hubbuilder import Hub
 from tests.plugins.sync.conftest import (  # noqa: F401  (fixtures)
     CliHub,
@@ -28,7 +29,7 @@ from tests.plugins.sync.conftest import (  # noqa: F401  (fixtures)
     remote,
     server_a_factory,
 )
-from tests.support import git
+from tests.support import git, open_ws, receive_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -197,8 +198,16 @@ async def test_a_v1_lock_written_by_the_cli_refuses_an_api_claim_and_the_reverse
     git(cli.path, "pull", "-q", "--rebase", "origin", "crosslink/hub")
     cli.unlock_v1(issue)
     git(cli.path, "push", "-q", "origin", "crosslink/hub")
-    status, lock = await call(b, "POST", f"/locks/{issue}/claim", {"agent_id": "api-agent"})
-    assert status == 201, lock
+    ws, conn = await open_ws(b.client, channels=["locks"])
+    try:
+        status, lock = await call(b, "POST", f"/locks/{issue}/claim", {"agent_id": "api-agent"})
+        assert status == 201, lock
+        # the fetch brings the CLI's release, the write the server's claim: each announced once
+        seen = [await receive_until(conn, "lock_changed", 20) for _ in range(2)]
+        assert [(e["action"], e["agent_id"]) for e in seen] == [("released", "cli-agent"), ("claimed", "api-agent")]
+        await assert_no_pending_events(conn)
+    finally:
+        await ws.__aexit__(None, None, None)
     assert lock["hub"]["layout_version"] == 1 and lock["hub"]["pushed"] is True
     assert remote.log()[0] == f"api-agent: claim lock on #{issue}"
     assert remote.show("locks.json") == (
@@ -296,3 +305,40 @@ async def test_the_status_and_startup_lines_say_locks_go_through_the_hub(app_fac
     issue = await new_issue(server)
     status, body = await call(server, "POST", f"/locks/{issue}/claim", {"agent_id": "a.b:c"})
     assert status == 400 and "crosslink CLI" in body["detail"]
+
+
+async def test_concurrent_claims_through_the_hub_have_one_winner(app_factory, repo, remote):
+    server = await app_factory(plugins=PLUGINS)
+    assert (await call(server, "POST", "/sync/init"))[0] == 201
+    assert (await call(server, "POST", "/sync/push"))[0] == 200
+    issue = await new_issue(server)
+
+    async def claim(n: int):
+        return await call(server, "POST", f"/locks/{issue}/claim", {"agent_id": f"agent-{n}"})
+
+    results = await asyncio.gather(*(claim(n) for n in range(6)))
+    winners = [body for status, body in results if status == 201]
+    assert len(winners) == 1 and sorted(status for status, _ in results) == [201] + [409] * 5, results
+    assert {body["holder"] for status, body in results if status == 409} == {winners[0]["agent_id"]}
+    assert json.loads(remote.show(f"locks/{issue}.json"))["agent_id"] == winners[0]["agent_id"]
+    assert sum(1 for subject in remote.log() if "claim lock" in subject) == 1
+    assert clean(repo)
+
+
+async def test_closing_the_issue_releases_its_hub_lock(app_factory, repo, remote):
+    server = await app_factory(plugins=PLUGINS)
+    assert (await call(server, "POST", "/sync/init"))[0] == 201
+    issue = await new_issue(server)
+    assert (await call(server, "POST", f"/locks/{issue}/claim", {"agent_id": "worker"}))[0] == 201
+    assert json.loads(remote.show(f"locks/{issue}.json"))["agent_id"] == "worker"
+    ws, conn = await open_ws(server.client, channels=["locks"])
+    try:
+        assert (await call(server, "POST", f"/issues/{issue}/close"))[0] == 200
+        event = await receive_until(conn, "lock_changed", 20)
+        assert (event["action"], event["agent_id"]) == ("released", "worker")
+        await assert_no_pending_events(conn)
+    finally:
+        await ws.__aexit__(None, None, None)
+    assert re.fullmatch(f"worker: release lock on #{issue} at {SUBJECT_TIME}", remote.log()[0])
+    assert not (hub_path(repo) / "locks" / f"{issue}.json").exists()
+    assert (await call(server, "GET", "/locks"))[1] == []
