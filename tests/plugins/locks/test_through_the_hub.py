@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -342,3 +342,79 @@ async def test_closing_the_issue_releases_its_hub_lock(app_factory, repo, remote
     assert re.fullmatch(f"worker: release lock on #{issue} at {SUBJECT_TIME}", remote.log()[0])
     assert not (hub_path(repo) / "locks" / f"{issue}.json").exists()
     assert (await call(server, "GET", "/locks"))[1] == []
+
+
+def nanos(moment: datetime) -> str:
+    """A timestamp as the CLI writes most of them: nine fractional digits and ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}789Z"
+
+
+def cli_event(seq: int, stamp: str, issue: int, kind: str) -> str:
+    return json.dumps({"agent_id": "cli-agent", "agent_seq": seq, "timestamp": stamp,
+                       "event": {"type": kind, "issue_display_id": issue}}, separators=(",", ":")) + "\n"
+
+
+def cli_state(locks: dict, warnings: list, watermark: dict) -> str:
+    return json.dumps({"next_display_id": 1, "next_comment_id": 1, "display_id_map": {}, "locks": locks,
+                       "issues": {}, "unsigned_event_warnings": warnings, "watermark": watermark}, indent=2)
+
+
+async def test_a_v2_lock_written_by_the_cli_refuses_an_api_claim_and_the_reverse(app_factory, repo, remote,
+                                                                                 machine_a):
+    """Machine A's CLI claims and releases with V2 events, compaction and ``locks/<id>.json`` (its
+    timestamps in nanoseconds); machine B's API is refused, then claims after the CLI's
+    watermark; an uncompacted earlier claim of the CLI wins over the API's."""
+    b = await app_factory(plugins=PLUGINS)
+    assert (await call(b, "POST", "/sync/init"))[0] == 201
+    assert (await call(b, "POST", "/sync/push"))[0] == 200
+    first, second = await new_issue(b), await new_issue(b, "second")
+    attach_hub(machine_a)
+    cli = CliHub(machine_a)
+    now = datetime.now(UTC)
+    cli.heartbeat_v2("cli-agent", now)
+
+    claimed = nanos(now - timedelta(minutes=1))
+    warned = [{"agent_id": "cli-agent", "agent_seq": 1, "timestamp": claimed}]
+    cli.write("agents/cli-agent/events.log", cli_event(1, claimed, first, "LockClaimed"))
+    cli.write("checkpoint/state.json", cli_state({str(first): {"agent_id": "cli-agent", "claimed_at": claimed}},
+                                                warned, {"timestamp": claimed, "agent_id": "cli-agent", "agent_seq": 1}))
+    cli.write(f"locks/{first}.json", json.dumps({"issue_id": first, "agent_id": "cli-agent", "claimed_at": claimed},
+                                                indent=2))
+    cli.commit(f"cli-agent: claim lock on #{first} at 2026-12-01T10:00:00Z")
+    cli.push()
+    status, body = await call(b, "POST", f"/locks/{first}/claim", {"agent_id": "agent-b"})
+    assert status == 409, body
+    assert (body["holder"], body["source"], body["stale"]) == ("cli-agent", "hub-v2", False)
+
+    released = nanos(datetime.now(UTC))
+    log = cli_event(1, claimed, first, "LockClaimed") + cli_event(2, released, first, "LockReleased")
+    warned.append({"agent_id": "cli-agent", "agent_seq": 2, "timestamp": released})
+    cli.write("agents/cli-agent/events.log", log)
+    cli.write("checkpoint/state.json", cli_state({}, warned, {"timestamp": released, "agent_id": "cli-agent",
+                                                              "agent_seq": 2}))
+    cli.remove(f"locks/{first}.json")
+    cli.commit(f"cli-agent: release lock on #{first} at 2026-12-01T10:01:00Z")
+    cli.push()
+    status, lock = await call(b, "POST", f"/locks/{first}/claim", {"agent_id": "agent-b"})
+    assert status == 201, lock
+    state = json.loads(remote.show("checkpoint/state.json"))
+    mine = state["locks"][str(first)]["claimed_at"]
+    assert state["locks"] == {str(first): {"agent_id": "agent-b", "claimed_at": mine}}
+    assert parse(mine) > parse(released)
+    assert state["unsigned_event_warnings"] == warned + [{"agent_id": "agent-b", "agent_seq": 1, "timestamp": mine}]
+    assert state["watermark"] == {"timestamp": mine, "agent_id": "agent-b", "agent_seq": 1}
+    assert remote.show("agents/cli-agent/events.log") == log  # the CLI's own log untouched
+    assert json.loads(remote.show(f"locks/{first}.json")) == {"issue_id": first, "agent_id": "agent-b",
+                                                             "claimed_at": mine}
+
+    # the CLI appended a claim on the second issue but never compacted it (a crash): the
+    # compaction the API's claim runs gives it to the earlier claim, so the API is refused
+    pull(machine_a)
+    early = nanos(datetime.now(UTC))
+    cli.write("agents/cli-agent/events.log", log + cli_event(3, early, second, "LockClaimed"))
+    cli.commit("sync: auto-stage dirty hub state (recovery)")
+    cli.push()
+    head = remote.branch_head()
+    status, body = await call(b, "POST", f"/locks/{second}/claim", {"agent_id": "agent-b"})
+    assert (status, body["holder"]) == (409, "cli-agent"), body
+    assert remote.branch_head() == head and clean(repo)
