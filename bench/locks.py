@@ -156,7 +156,17 @@ def markdown(rows: list[dict], command: str, when: str, commit: str, load: str) 
     for row in rows:
         c = row["claim"]
         body.append(f"| {row['detail']} | {c['p50_ms']:.1f} ms | {c['p90_ms']:.1f} ms | {row['vs_no_hub']:.1f}× |")
-    body += ["", SECTION_END]
+    found = {row["name"]: row["claim"]["p50_ms"] for row in rows}
+    body += [
+        "",
+        (f"What the hub costs: a claim on a hub repository is {found['v1']:.0f} ms (V1) or {found['v2']:.0f} ms (V2) "
+         f"at the median against {found['none']:.1f} ms with the database only, almost all of it git (the fetch of "
+         "the remote, the commit and the push; the push alone is about half, even to a bare remote on the same disk); "
+         "that is the price of a lock every CLI agent and every machine sees, and it is paid once per claim, "
+         "release or steal. A remote across a network adds its round trips to the fetch and the push."),
+        "",
+        SECTION_END,
+    ]
     return "\n".join(body)
 
 

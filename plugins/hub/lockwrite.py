@@ -203,7 +203,7 @@ def claim_v2(hub: Path, agent_id: str, issue_id: int, branch: str | None, now: d
     winner = result.holder(issue_id)
     if winner != agent_id:
         raise HeldByOther(issue_id, winner or "unknown")
-    files = {**extra, **result.files, log_path(agent_id): log.encode("utf-8")}
+    files = _changed(hub, {**extra, **result.files, log_path(agent_id): log.encode("utf-8")})
     change = HubChange(files, f"{agent_id}: claim lock on #{issue_id} at {_stamp(now)}")
     return LockWrite(change, datetime_from_ns(moment), "claimed")
 
@@ -218,9 +218,27 @@ def release_v2(hub: Path, agent_id: str, issue_id: int, now: datetime) -> LockWr
     state = Checkpoint.read(hub)
     log, _moment = _append(hub, agent_id, issue_id, now, state, claim=False, branch=None)
     result = compaction.compact(hub, state, compaction.read_logs(hub, {agent_id: log}), ns_from_datetime(now))
-    files = {**result.files, log_path(agent_id): log.encode("utf-8")}
+    files = _changed(hub, {**result.files, log_path(agent_id): log.encode("utf-8")})
     change = HubChange(files, f"{agent_id}: release lock on #{issue_id} at {_stamp(now)}")
     return LockWrite(change, None, "released")
+
+
+def _changed(hub: Path, files: dict[str, bytes | None]) -> dict[str, bytes | None]:
+    """Only the files whose content changes (an unchanged one is not rewritten, nor fsynced)."""
+    kept: dict[str, bytes | None] = {}
+    for path, data in files.items():
+        target = hub / path
+        if data is None:
+            if target.exists():
+                kept[path] = None
+            continue
+        try:
+            if is_regular_file(target) and target.read_bytes() == data:
+                continue
+        except OSError:
+            pass
+        kept[path] = data
+    return kept
 
 
 # --- by layout ---------------------------------------------------------------------------------
