@@ -418,3 +418,21 @@ async def test_a_v2_lock_written_by_the_cli_refuses_an_api_claim_and_the_reverse
     status, body = await call(b, "POST", f"/locks/{second}/claim", {"agent_id": "agent-b"})
     assert (status, body["holder"]) == (409, "cli-agent"), body
     assert remote.branch_head() == head and clean(repo)
+
+
+async def test_a_push_that_fails_outright_drops_the_commit(app_factory, repo, remote):
+    """A push that neither reaches the remote nor is rejected (here: it times out) is an error;
+    the commit is dropped and nothing is granted."""
+    from plugins.hub import get_hub
+
+    server = await app_factory(plugins=PLUGINS)
+    assert (await call(server, "POST", "/sync/init"))[0] == 201
+    assert (await call(server, "POST", "/sync/push"))[0] == 200
+    issue = await new_issue(server)
+    before = git_out(hub_path(repo), "rev-parse", "HEAD")
+    get_hub(server.kernel).git.remote_timeout = 0.001  # every fetch and push times out
+    status, body = await call(server, "POST", f"/locks/{issue}/claim", {"agent_id": "agent-b"})
+    assert status == 500 and body["error"] == "git failed" and "timed out" in body["detail"], body
+    assert git_out(hub_path(repo), "rev-parse", "HEAD") == before
+    assert clean(repo)
+    assert (await call(server, "GET", "/locks"))[1] == []
