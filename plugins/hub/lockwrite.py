@@ -260,5 +260,6 @@ def release(hub: Path, layout: int, agent_id: str, issue_id: int, now: datetime)
 
 
 def parse_dt(text: str) -> datetime | None:
+    """An RFC 3339 timestamp as a UTC ``datetime`` (microseconds), or ``None``."""
     moment = parse_ns(text)
     return None if moment is None else datetime_from_ns(moment)
