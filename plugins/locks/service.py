@@ -463,14 +463,24 @@ class LocksService:
                 current, await self.staleness(current),
                 f"Issue #{issue_id} is locked by agent '{current.agent_id}', not by '{agent_id}'",
             )
-        written = None
-        if hub_lock is not None and hub_lock.agent_id == agent_id:
+        in_hub = hub_lock is not None and hub_lock.agent_id == agent_id
+        if in_hub:
             check_cli_agent_id(agent_id)
+        # the row goes first, so that when the hub watcher announces the release every reader
+        # already sees it; a hub write that fails puts the row back as it was
+        removed = await self._delete_row(server, agent_id, publish=not in_hub)
+        written = None
+        if in_hub:
             try:
                 written = await self.hub_writer.release(issue_id, agent_id)
             except HeldByOther as exc:
+                await self._restore_row(removed)
                 raise await self._held_by_other(exc) from None
+            except BaseException:
+                await self._restore_row(removed)
+                raise
             if written.outcome == "not-locked":  # the lock is in the other layout's file
+                await self._restore_row(removed)
                 where = "locks.json" if hub_lock.source == "hub-v1" else f"locks/{issue_id}.json"
                 raise self._conflict(
                     hub_lock, await self.staleness(hub_lock),
@@ -478,15 +488,31 @@ class LocksService:
                     f"write on this layout-{written.layout} hub; release it with the crosslink CLI "
                     "(`crosslink locks release`)",
                 )
-        if server is not None and server.agent_id == agent_id:
-            async with self.kernel.db.transaction():
-                row = await self.kernel.db.fetch_one(
-                    "DELETE FROM server_locks WHERE issue_id = ? AND agent_id = ? RETURNING token",
-                    (issue_id, agent_id),
-                )
-                if row is not None and written is None:  # no hub change for the watcher to announce
-                    self._publish(issue_id, "released", agent_id)
         return self._hub_answer(written, offline)
+
+    async def _delete_row(self, server: Lock | None, agent_id: str, *, publish: bool) -> Lock | None:
+        """Delete ``server`` (the server's row) when ``agent_id`` holds it; the row deleted, if any."""
+        if server is None or server.agent_id != agent_id:
+            return None
+        async with self.kernel.db.transaction():
+            row = await self.kernel.db.fetch_one(
+                "DELETE FROM server_locks WHERE issue_id = ? AND agent_id = ? AND token = ? RETURNING token",
+                (server.issue_id, agent_id, server.token),
+            )
+            if row is not None and publish:
+                self._publish(server.issue_id, "released", agent_id)
+        return server if row is not None else None
+
+    async def _restore_row(self, lock: Lock | None) -> None:
+        """Put a deleted row back with its own token (a release that did not happen)."""
+        if lock is None:
+            return
+        async with self.kernel.db.transaction():
+            await self.kernel.db.execute(
+                """INSERT INTO server_locks (issue_id, agent_id, branch, claimed_at, token)
+                   VALUES (?, ?, ?, ?, ?) ON CONFLICT (issue_id) DO NOTHING""",
+                (lock.issue_id, lock.agent_id, lock.branch, to_db(lock.claimed_at), lock.token),
+            )
 
     async def release_for_issue(self, issue_id: int) -> bool:
         """Drop the server lock of a closed or deleted issue (announced as released); on a hub
@@ -496,15 +522,14 @@ class LocksService:
             hub_lock = (await self.hub_locks()).get(issue_id)
             if (server is not None and hub_lock is not None and hub_lock.agent_id == server.agent_id
                     and hub_lock.source == f"hub-v{2 if self.owner.layout_version() >= 2 else 1}"):
+                removed = await self._delete_row(server, server.agent_id, publish=False)
                 try:
                     check_cli_agent_id(server.agent_id)
                     await self.hub_writer.release(issue_id, server.agent_id)
-                except Exception:  # the issue is closed; a lock left in the hub is the holder's to release
+                except Exception:  # the issue is closed; the lock stays, the holder's to release
                     log.exception("locks: could not release the hub lock on #%s", issue_id)
+                    await self._restore_row(removed)
                     return False
-                async with self.kernel.db.transaction():
-                    await self.kernel.db.execute("DELETE FROM server_locks WHERE issue_id = ? AND agent_id = ?",
-                                                 (issue_id, server.agent_id))
                 return True
         async with self.kernel.db.transaction():
             row = await self.kernel.db.fetch_one(

@@ -251,7 +251,16 @@ async def test_a_push_the_remote_refuses_grants_nothing_and_leaves_the_checkout_
     assert (await call(b, "GET", "/locks"))[1] == []
 
     hook.unlink()
-    assert (await call(b, "POST", f"/locks/{issue}/claim", {"agent_id": "agent-b"}))[0] == 201
+    status, lock = await call(b, "POST", f"/locks/{issue}/claim", {"agent_id": "agent-b"})
+    assert status == 201, lock
+    # a release the remote refuses is not a release: the lock and its fencing token stay
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    status, body = await call(b, "POST", f"/locks/{issue}/release", {"agent_id": "agent-b"})
+    assert (status, body["error"]) == (409, "push rejected"), body
+    status, still = await call(b, "GET", f"/locks/{issue}")
+    assert (status, still["agent_id"], still["fencing_token"]) == (200, "agent-b", lock["fencing_token"])
+    assert (hub_path(repo) / "locks" / f"{issue}.json").exists() and clean(repo)
 
 
 async def test_offline_claims_are_committed_locally_and_pushed_later(app_factory, repo, remote, machine_a,
