@@ -242,12 +242,22 @@ def replace_section(text: str, section: str) -> str:
     return text.rstrip("\n") + "\n\n" + section + "\n"
 
 
+#: Any section a separate bench module writes: ``<!-- bench.<name>: start -->`` ... ``end -->``.
+ANY_SECTION = re.compile(r"<!-- bench\.(\w+): start -->.*?<!-- bench\.\1: end -->", re.DOTALL)
+
+
 def carry_section(old: str | None, new: str) -> str:
-    """Keep the sync section of an earlier ``BENCHMARKS.md`` in a freshly written one."""
+    """Keep the sections of separate bench modules (``bench.sync``, ``bench.locks``...) of an
+    earlier ``BENCHMARKS.md`` in a freshly written one."""
     if not old:
         return new
-    found = re.search(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), old, re.DOTALL)
-    return replace_section(new, found.group(0)) if found else new
+    for found in ANY_SECTION.finditer(old):
+        name = found.group(1)
+        start, end = f"<!-- bench.{name}: start -->", f"<!-- bench.{name}: end -->"
+        pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+        section = found.group(0)
+        new = pattern.sub(lambda _: section, new) if pattern.search(new) else new.rstrip("\n") + "\n\n" + section + "\n"
+    return new
 
 
 def main(argv: list[str] | None = None) -> int:

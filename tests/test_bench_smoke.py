@@ -97,3 +97,14 @@ def test_the_orchestrator_benchmark_runs_alone():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "10 stages, max_parallel 1: execute -> done" in done.stdout and "ms per stage" in done.stdout
     assert "target: scheduling overhead <= 20 ms per stage" in done.stdout
+
+
+@pytest.mark.slow
+def test_locks_smoke_mode_prints_its_table():
+    """``python -m bench.locks --smoke``: a claim in each world (no hub, V1 hub, V2 hub), pushed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "bench.locks", "--smoke"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for name in ("no hub (database only)", "V1 hub (locks.json)", "V2 hub (lock events + compaction)", "vs no hub"):
+        assert name in done.stdout, f"{name!r} missing from the table:\n{done.stdout[-3000:]}"

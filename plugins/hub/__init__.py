@@ -10,6 +10,9 @@ that need the hub (``agents``, ``locks``, ``knowledge``, ``sync``) import it and
 * :mod:`.layout`      where things are, agent-id validation, careful JSON file reading
 * :mod:`.heartbeats`  V1 ``heartbeats/<id>.json`` and V2 ``agents/<id>/heartbeat.json``, merged
 * :mod:`.locks`       V1 ``locks.json`` and V2 ``locks/<id>.json``, merged
+* :mod:`.lockwrite`   lock claims, releases and steals written as the CLI writes them (V1, V2)
+* :mod:`.eventlog`    V2 ``agents/<id>/events.log``: envelopes, order, chrono timestamps
+* :mod:`.compaction`  the CLI's compaction of lock events into ``checkpoint/`` and ``locks/``
 * :mod:`.worktrees`   ``.worktrees/<slug>`` discovery, branch and ``.kickoff-status``
 * :mod:`.rules`       agent status thresholds and the one lock-staleness rule
 * :mod:`.git`         the one git runner (timeouts, clean environment, validated names)

@@ -541,7 +541,8 @@ class HubOwner:
     # --- write ---------------------------------------------------------------------------------
 
     async def write(self, prepare: Prepare, *, push: bool = True, remote: str | None = None,
-                    attempts: int = DEFAULT_PUSH_ATTEMPTS, wait: float | None = None) -> WriteReport:
+                    attempts: int = DEFAULT_PUSH_ATTEMPTS, wait: float | None = None,
+                    keep_rejected: bool = True) -> WriteReport:
         """Change hub files as the CLI's shared writer does, serialised with every other change.
 
         ``prepare(hub_path, attempt)`` reads what it needs from the checkout and returns the
@@ -549,23 +550,28 @@ class HubOwner:
         file replaced atomically), staged, committed with its message and, when ``push``,
         pushed. A rejected push drops the commit (``reset --hard HEAD~1``), pulls with rebase and
         calls ``prepare`` again, ``attempts`` times in all; then the commit stays local
-        (``gave_up``). An unreachable or unconfigured remote leaves it local too (``offline``).
-        A failure before the commit puts the files back as they were. Subscribers are told.
+        (``gave_up``), or with ``keep_rejected=False`` is dropped (``gave_up``, ``commit`` ``None``:
+        a lock claim must not linger unpushed). An unreachable or unconfigured remote leaves it
+        local too (``offline``). A push that fails for any other reason (the remote refused it
+        outright, git failed or timed out) drops the commit and raises: the checkout is left as
+        it was. A failure before the commit puts the files back as they were. Subscribers are told.
         """
         name = self.remote_name(remote) if push else None
-        return await self._shielded(self._write(prepare, name, max(1, attempts), wait))
+        return await self._shielded(self._write(prepare, name, max(1, attempts), wait, keep_rejected))
 
-    async def _write(self, prepare: Prepare, remote: str | None, attempts: int, wait: float | None) -> WriteReport:
+    async def _write(self, prepare: Prepare, remote: str | None, attempts: int, wait: float | None,
+                     keep_rejected: bool = True) -> WriteReport:
         before_head = None
         try:
             async with self.exclusive("write", wait=wait):
                 before_head = await self.hub.head()
-                return await self._write_locked(prepare, remote, attempts)
+                return await self._write_locked(prepare, remote, attempts, keep_rejected)
         finally:
             if before_head is not None:
                 await self.announce("write", before_head)
 
-    async def _write_locked(self, prepare: Prepare, remote: str | None, attempts: int) -> WriteReport:
+    async def _write_locked(self, prepare: Prepare, remote: str | None, attempts: int,
+                            keep_rejected: bool = True) -> WriteReport:
         for attempt in range(1, attempts + 1):
             change = await prepare(self.hub.path, attempt)
             if change is None or not change.files:
@@ -576,7 +582,11 @@ class HubOwner:
                 return WriteReport(None, attempts=attempt, remote=remote)
             if remote is None:
                 return WriteReport(head, attempts=attempt)
-            outcome = await self.hub.push_once(remote)
+            try:
+                outcome = await self.hub.push_once(remote)
+            except GitError as exc:  # timed out: the commit goes, the checkout is as it was
+                await self._drop_commit()
+                raise errors.git_failed("write", f"git push to '{remote}'", exc.first_line) from None
             if outcome.outcome in ("pushed", "up-to-date"):
                 await self.hub.mark_pushed(remote)
                 await self._contact(RemoteContact("write", remote, self.kernel.clock.now(), reachable=True,
@@ -589,11 +599,15 @@ class HubOwner:
                                                   configured=configured, error=detail))
                 return WriteReport(head, offline=True, attempts=attempt, remote=remote, detail=detail)
             if outcome.outcome == "failed":
+                await self._drop_commit()
                 raise errors.git_failed("write", f"git push to '{remote}'", outcome.detail)
             if attempt == attempts:
+                if not keep_rejected:
+                    await self._drop_commit()
+                    head = None
                 return WriteReport(head, gave_up=True, attempts=attempt, remote=remote, detail=outcome.detail)
             # rejected: drop our commit, take the remote's, prepare again (the CLI's retry)
-            await self.git.run(self.hub.path, "-c", "core.hooksPath=/dev/null", "reset", "--quiet", "--hard", "HEAD~1")
+            await self._drop_commit()
             try:
                 await self._fetch_remote(remote, "write")
             except errors.APIError:
@@ -604,6 +618,10 @@ class HubOwner:
                 raise errors.rebase_conflict(self.hub.branch, remote, "write", update.local, update.detail,
                                              str(self.hub.path))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _drop_commit(self) -> None:
+        """Undo the commit ``_apply`` just made (the checkout back at its parent)."""
+        await self.git.run(self.hub.path, "-c", "core.hooksPath=/dev/null", "reset", "--quiet", "--hard", "HEAD~1")
 
     async def _apply(self, change: HubChange) -> bool:
         """Write, stage and commit ``change``; on failure put every file back. ``True`` if committed."""

@@ -53,6 +53,20 @@ def crosslink_register_services(kernel, registry):
 
 
 @hookimpl
+def crosslink_startup_lines(kernel, base_url):
+    """Say whether locks go through the hub (written to git as the CLI writes them) or not."""
+    service = _service(kernel)
+    owner = service.owner
+    if service.writes_through_hub():
+        try:
+            remote = owner.remote_name()
+        except Exception:  # a bad tracker_remote: the status page says why
+            remote = "the configured remote"
+        return [f"  Locks:     through the hub ({owner.hub.branch}, layout {owner.layout_version()}, pushed to {remote})"]
+    return ["  Locks:     server only (no crosslink hub in use: the database only, nothing written to git)"]
+
+
+@hookimpl
 def crosslink_register_blueprints(kernel):
     """The lock routes: contract reads, atomic claim/release/steal, forced re-scan."""
     return [create_blueprint(kernel, _service(kernel))]

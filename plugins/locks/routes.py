@@ -67,7 +67,9 @@ def create_blueprint(kernel: Kernel, service: LocksService) -> Blueprint:
     @responds(LockConflict, 409)
     async def claim(issue_id: int, data: ClaimIn):
         """Claim the lock: 201 with a new fencing token, 200 (same token) when the caller
-        already holds it, 409 naming the holder otherwise, 404 for an unknown issue."""
+        already holds it, 409 naming the holder otherwise, 404 for an unknown issue. On a
+        repository whose hub is in use the claim is first written to the hub as the CLI writes
+        it and pushed (``hub`` says what happened; offline it stays a local commit)."""
         entry, created = await service.claim(issue_id, checked_agent_id(data.agent_id), data.branch)
         return json_response(entry, 201 if created else 200)
 
@@ -76,16 +78,18 @@ def create_blueprint(kernel: Kernel, service: LocksService) -> Blueprint:
     @responds(ReleaseOut, 200)
     @error_responses(409)
     async def release(issue_id: int, data: ReleaseIn):
-        """Release the caller's lock: 409 when someone else holds it, 404 when not locked."""
-        await service.release(issue_id, checked_agent_id(data.agent_id))
-        return json_response({"ok": True})
+        """Release the caller's lock: 409 when someone else holds it, 404 when not locked; on a
+        hub repository the hub lock is released as the CLI releases it (``hub``)."""
+        hub = await service.release(issue_id, checked_agent_id(data.agent_id))
+        return json_response({"ok": True} if hub is None else {"ok": True, "hub": hub})
 
     @bp.post("/locks/<id:issue_id>/steal")
     @json_body(ClaimIn)
     @responds(LockEntry, 200)
     @responds(LockConflict, 409)
     async def steal(issue_id: int, data: ClaimIn):
-        """Take over a stale lock (409 when it is not stale); a comment on the issue records it."""
+        """Take over a stale lock (409 when it is not stale); a comment on the issue records it.
+        On a hub repository the steal is written to the hub as the CLI's ``locks steal``."""
         entry, _ = await service.steal(issue_id, checked_agent_id(data.agent_id), data.branch)
         return json_response(entry)
 

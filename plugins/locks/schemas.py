@@ -7,6 +7,22 @@ from pydantic import BaseModel, Field, RootModel
 from plugins.hub import AGENT_ID_SCHEMA
 
 
+class HubLockWrite(BaseModel):
+    """What a claim, release or steal did on the hub (only on a repository whose hub is in use).
+
+    ``written``: a commit was made (``commit``); ``false`` when the hub already said so.
+    ``pushed``: it reached the remote. ``offline``: the remote could not be reached or none is
+    configured: the commit stays in the local checkout and the next successful push publishes
+    it (``detail`` says so); other machines do not see the lock until then."""
+
+    layout_version: int
+    written: bool
+    commit: str | None
+    pushed: bool
+    offline: bool
+    detail: str | None
+
+
 class LockEntry(BaseModel):
     """A lock. The contract's keys, every one present (``null`` when unknown), plus where the
     lock lives (``source``: ``server``, ``hub-v1`` or ``hub-v2``) and, for server locks, the
@@ -21,6 +37,7 @@ class LockEntry(BaseModel):
     is_stale: bool
     source: str
     fencing_token: int | None
+    hub: HubLockWrite | None = Field(default=None, description="on a claim or steal through the hub only")
 
 
 class LockList(RootModel[list[LockEntry]]):
@@ -41,7 +58,10 @@ class ReleaseIn(BaseModel):
 
 
 class ReleaseOut(BaseModel):
+    """``ok``, and on a repository whose hub is in use what the release wrote there (``hub``)."""
+
     ok: bool
+    hub: HubLockWrite | None = None
 
 
 class LockConflict(BaseModel):

@@ -39,13 +39,21 @@ class AutoSync(BaseModel):
     interval_seconds: float | None
 
 
+class HubWrites(BaseModel):
+    """Per area: ``true`` when the API's changes go through the hub, ``false`` for the database only."""
+
+    issues: bool
+    locks: bool
+
+
 class SyncStatusResponse(BaseModel):
     """The contract's ``SyncStatusResponse`` (first six keys) and what a person needs besides.
 
     ``ahead``/``behind``: hub commits not on the remote / on the remote's branch as of the last
     fetch, ``null`` without a remote-tracking branch. ``remote_reachable``/``remote_has_hub``:
     as of the last attempt (``null``: not tried yet). ``hub_in_use``: the checkout is a worktree
-    of crosslink/hub.
+    of crosslink/hub. ``hub_writes``: whether issues and locks changed through the API are
+    written to the hub (committed and pushed as the CLI writes them) or to the database only.
     """
 
     hub_initialized: bool
@@ -55,6 +63,7 @@ class SyncStatusResponse(BaseModel):
     active_lock_count: int
     stale_lock_count: int
     hub_in_use: bool
+    hub_writes: HubWrites
     hub_path: str
     layout_version: int | None
     head: str | None

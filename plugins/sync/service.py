@@ -81,6 +81,7 @@ class SyncService:
             "active_lock_count": active,
             "stale_lock_count": stale,
             "hub_in_use": owner.in_use(),
+            "hub_writes": self._hub_writes(),
             "hub_path": str(hub.path),
             "layout_version": owner.layout_version() if hub.exists() else None,
             "head": await hub.head(),
@@ -117,6 +118,20 @@ class SyncService:
             except APIError:
                 raw = None
             return (raw if isinstance(raw, str) else str(raw)), exc.detail
+
+    def _hub_writes(self) -> dict[str, bool]:
+        """Whether the issues and locks services write through the hub (each says so with
+        ``writes_through_hub()``; a service that is missing or does not say writes no hub)."""
+        answer = {}
+        for name in ("issues", "locks"):
+            service = self.kernel.services.get(name)
+            check = getattr(service, "writes_through_hub", None)
+            try:
+                answer[name] = bool(check()) if callable(check) else False
+            except Exception:
+                log.exception("sync: asking %s whether it writes through the hub failed", name)
+                answer[name] = False
+        return answer
 
     async def _lock_counts(self) -> tuple[int, int]:
         """Active and stale locks from the locks service; 0 and 0 without the locks plugin."""
