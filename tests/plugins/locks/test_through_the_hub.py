@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from kernel.timeutil import Clock, parse
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0, assert_no_pending_events
 from tests.plugins.agents.hubbuilder import Hub
 from tests.plugins.sync.conftest import (  # noqa: F401  (fixtures)
@@ -297,7 +297,7 @@ async def test_without_a_hub_locks_stay_in_the_database(app_factory, repo):
     assert git_out(repo, "branch", "--list", "crosslink/*") == ""
     status, state = await call(server, "GET", "/sync/status")
     assert state["hub_writes"] == {"issues": False, "locks": False}
-    lines = dict(await server.kernel.call_runtime("crosslink_startup_lines", kernel=server.kernel,
+    lines = dict(await server.kernel._call_runtime("crosslink_startup_lines", kernel=server.kernel,
                                                   base_url="http://h:1"))["locks"]
     assert "  Locks:     server only (no crosslink hub in use: the database only, nothing written to git)" in lines
 
@@ -307,7 +307,7 @@ async def test_the_status_and_startup_lines_say_locks_go_through_the_hub(app_fac
     assert (await call(server, "POST", "/sync/init"))[0] == 201
     status, state = await call(server, "GET", "/sync/status")
     assert state["hub_writes"]["locks"] is True
-    lines = dict(await server.kernel.call_runtime("crosslink_startup_lines", kernel=server.kernel,
+    lines = dict(await server.kernel._call_runtime("crosslink_startup_lines", kernel=server.kernel,
                                                   base_url="http://h:1"))["locks"]
     assert "  Locks:     through the hub (crosslink/hub, layout 2, pushed to origin)" in lines
     # an agent id the CLI would not accept cannot be written to the hub
