@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -119,7 +120,8 @@ def test_a_copy_round_trip_gives_identical_answers(generated, pg_database, tmp_p
         start_live_server(back_repo, ["--plugins", "all"]),
     ]
     try:
-        original, on_postgres, returned = (answers(live.url, paths) for live in servers)
+        with ThreadPoolExecutor(len(servers)) as pool:  # three servers asked at once
+            original, on_postgres, returned = pool.map(lambda live: answers(live.url, paths), servers)
     finally:
         for live in servers:
             live.stop()
