@@ -574,7 +574,7 @@ class HubOwner:
             head = await self.hub.head()
             if not committed:
                 return WriteReport(None, attempts=attempt, remote=remote)
-            if remote is None:
+            if remote is None or change.amend:
                 return WriteReport(head, attempts=attempt)
             outcome = await self.hub.push_once(remote)
             if outcome.outcome in ("pushed", "up-to-date"):
@@ -589,6 +589,9 @@ class HubOwner:
                                                   configured=configured, error=detail))
                 return WriteReport(head, offline=True, attempts=attempt, remote=remote, detail=detail)
             if outcome.outcome == "failed":
+                # not offline, not rejected: the change is undone, so the error means "not made"
+                await self.git.run(self.hub.path, "-c", "core.hooksPath=/dev/null", "reset", "--quiet", "--hard",
+                                   "HEAD~1")
                 raise errors.git_failed("write", f"git push to '{remote}'", outcome.detail)
             if attempt == attempts:
                 return WriteReport(head, gave_up=True, attempts=attempt, remote=remote, detail=outcome.detail)
@@ -617,7 +620,7 @@ class HubOwner:
             if removed:
                 await self.git.run(self.hub.path, "rm", "-r", "--cached", "--quiet", "--ignore-unmatch", "--",
                                    *removed)
-            return await self.hub.commit_staged(change.message)
+            return await self.hub.commit_staged(change.message, amend=change.amend)
         except BaseException:
             await self._rollback(paths)
             raise
