@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crosslink.issues.hub")
 
+#: Push attempts of one write (each rejection is a fetch, a rebase and a new ``prepare``): more
+#: than the CLI's 3, so that servers and agents creating at the same moment all get through.
+WRITE_ATTEMPTS = 10
 #: Machine-local: the hub commit this server last hydrated (beside the CLI's .last-hydrated-ref).
 MARKER_FILE = ".server-hydrated-ref"
 
@@ -208,17 +211,20 @@ class HubIssues:
             files, what = built
             return HubChange({p: _encode(v) for p, v in files.items()}, self._message(what))
 
-        report = await self.owner.write(prepare)
+        report = await self.owner.write(prepare, attempts=WRITE_ATTEMPTS)
         result = HubWrite(pushed=report.pushed, offline=report.offline or report.gave_up, commit=report.commit)
         if report.commit is not None and result.offline and out.get("created_uuid"):
-            await self._rewrite_offline(report, out["created_uuid"], out["message"])
+            await self._rewrite_offline(report, out["created_uuid"], out["message"], out["counters_before"])
         await self.hydrate()
         if report.pushed:
             await self.promote_quietly()
         return result, out
 
-    async def _rewrite_offline(self, report: WriteReport, issue_uuid: str, what: str) -> None:
-        """The CLI's ``rewrite_as_offline``: ``display_id`` null, the counter given back, amended."""
+    async def _rewrite_offline(self, report: WriteReport, issue_uuid: str, what: str,
+                               counters_before: dict | None) -> None:
+        """The CLI's ``rewrite_as_offline``: ``display_id`` null, the counter given back (the file
+        as it was, so the commit holds the issue file alone and rebases without a conflict later),
+        amended into the create's commit."""
         from plugins.hub import HubChange
 
         async def prepare(path: Path, attempt: int):
@@ -227,10 +233,14 @@ class HubIssues:
             if issue is None or issue.display_id is None:
                 return None
             issue.display_id = None
-            counters = hf.read_counters(path)
-            counters.next_display_id = max(1, counters.next_display_id - 1)
             amend = await self.owner.hub.head() == report.commit
-            files = {hf.issue_path(state.layout, issue_uuid): issue.to_dict(), hf.COUNTERS_PATH: counters.to_dict()}
+            files = {hf.issue_path(state.layout, issue_uuid): issue.to_dict()}
+            if amend:
+                files[hf.COUNTERS_PATH] = counters_before
+            else:
+                counters = hf.read_counters(path)
+                counters.next_display_id = max(1, counters.next_display_id - 1)
+                files[hf.COUNTERS_PATH] = counters.to_dict()
             return HubChange({p: _encode(v) for p, v in files.items()}, self._message(what), amend=amend)
 
         await self.owner.write(prepare, push=False)
@@ -302,7 +312,9 @@ class HubIssues:
             )
             if state.layout >= 2:
                 (root / "issues" / new_uuid / "comments").mkdir(parents=True, exist_ok=True)
-            out.update(created_uuid=new_uuid, message=what)
+            counters_file = root / hf.COUNTERS_PATH
+            out.update(created_uuid=new_uuid, message=what,
+                       counters_before=counters_file.read_bytes() if counters_file.exists() else None)
             return {hf.issue_path(state.layout, new_uuid): issue.to_dict(), hf.COUNTERS_PATH: counters.to_dict()}, what
 
         result, _ = await self._write(build)
@@ -617,7 +629,7 @@ class HubIssues:
             files, what = built
             return HubChange({p: _encode(v) for p, v in files.items()}, self._message(what))
 
-        report = await self.owner.write(prepare)
+        report = await self.owner.write(prepare, attempts=WRITE_ATTEMPTS)
         for line in report_lines:
             log.warning("%s", line)
         return report.commit is not None
