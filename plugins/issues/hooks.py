@@ -71,6 +71,12 @@ async def crosslink_startup(kernel):
 
 
 @hookimpl
+def crosslink_startup_lines(kernel, base_url):
+    """Where issues are written: through the crosslink hub (and as whom), or SQLite only."""
+    return [kernel.services.require("issues").hub.describe()]
+
+
+@hookimpl
 def crosslink_register_workers(kernel):
     """SQLite: the search index worker (takes queued changes in, and a first big index)."""
     from .search import WORKER

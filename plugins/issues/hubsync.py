@@ -108,6 +108,13 @@ class HubIssues:
         """The repository's hub is in use: issues go through it."""
         return self.owner.in_use()
 
+    def describe(self) -> str:
+        """The startup line: where issue writes go."""
+        if not self.active():
+            return "  Issues:    SQLite only (no crosslink hub checkout in use)"
+        return (f"  Issues:    through the crosslink hub (layout V{hf.layout_version(self.owner.hub.path)}, "
+                f"agent id {self.agent_id})")
+
     def _now(self) -> Stamp:
         return Stamp.of(self.kernel.clock.now())
 

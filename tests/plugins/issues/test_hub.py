@@ -415,6 +415,7 @@ async def test_a_commit_not_hydrated_before_a_crash_is_hydrated_at_the_next_star
         connection.execute("DELETE FROM issues")
     connection.close()
     restarted = live_server_factory("--plugins", "issues")
+    assert "Issues:    through the crosslink hub (layout V2, agent id crosslink-server-" in restarted.text()
     listed = {i["title"]: i["id"] for i in (await call(restarted, "get", "/issues", expect=200))["items"]}
     assert listed == {"through the API": -1, "committed, never hydrated": 1}
     assert await db_rows(db_file(repo)) == cli_hydrate(hub_path(repo))
