@@ -198,11 +198,33 @@ async def test_an_issue_made_on_machine_a_is_a_cli_hub_file_and_reaches_machine_
     assert await db_rows(b) == cli_hydrate(hub_path(repo))
     assert await db_rows(db_file(machine_a)) == cli_hydrate(hub_path(machine_a))
 
+    # A goes on; B sees it after a fetch
+    await call(a, "post", "/issues/1/comments", {"content": "Root cause found", "kind": "resolution"}, 201)
+    scratch = await call(a, "post", "/issues", {"title": "scratch"}, 201)
+    scratch_uuid = await uuid_of_file(machine_a, scratch["id"])
+    assert (await call(a, "delete", f"/issues/{scratch['id']}", expect=200)) == {"ok": True}
+    assert COMMIT_MESSAGE.match(remote.log()[0])["what"] == f"delete issue #{scratch['id']}"
+    assert scratch_uuid not in git_out(remote.path, "ls-tree", "-r", "--name-only", "crosslink/hub")
+    ws, connection = await open_ws(b.client, channels=["issues"])
+    try:
+        await call(b, "post", "/sync/fetch", {}, 200)
+        seen = set()
+        while (1, "comments") not in seen:
+            message = await receive_json(connection, 30)
+            seen.add((message.get("issue_id"), message.get("field")))
+    finally:
+        await ws.__aexit__(None, None, None)
+    comments = await call(b, "get", "/issues/1/comments", expect=200)
+    assert [(c["content"], c["kind"]) for c in comments] == [("Reproduced", "observation"),
+                                                             ("Root cause found", "resolution")]
+    assert await db_rows(b) == cli_hydrate(hub_path(repo))
+
     # and back: B's change reaches A after A fetches
     assert (await call(b, "post", "/issues/2/close", {}, 200)) == {"ok": True}
-    assert (await call(b, "post", "/issues", {"title": "From B"}, 201))["id"] == 4
+    from_b = await call(b, "post", "/issues", {"title": "From B"}, 201)
+    assert from_b["id"] == 5 and from_b["hub"] == "pushed"  # 4 was the scratch issue, deleted
     await call(a, "post", "/sync/fetch", {}, 200)
-    assert (await call(a, "get", "/issues/4", expect=200))["title"] == "From B"
+    assert (await call(a, "get", "/issues/5", expect=200))["title"] == "From B"
     assert (await call(a, "get", "/issues/2", expect=200))["status"] == "closed"
     assert await db_rows(db_file(machine_a)) == cli_hydrate(hub_path(machine_a))
 
@@ -277,6 +299,30 @@ async def test_a_v1_hub_written_by_the_cli_hydrates_as_the_cli_hydrates_and_take
     assert json.loads((hub_path(repo) / "meta/counters.json").read_text())["next_comment_id"] == 3
     assert await db_rows(server) == cli_hydrate(hub_path(repo))
     assert git_out(hub_path(repo), "status", "--porcelain") == ""
+
+    # the rest of the writes, each a CLI-style change of the files
+    await call(server, "delete", "/issues/2/block/3", expect=200)
+    assert "blockers" not in json.loads((hub_path(repo) / f"issues/{child}.json").read_text())
+    await call(server, "delete", "/milestones/1/issues/2", expect=200)
+    await call(server, "post", "/milestones/1/close", {}, 200)
+    milestone_file = json.loads((hub_path(repo) / f"meta/milestones/{milestone}.json").read_text())
+    assert milestone_file["status"] == "closed" and JSON_TIME.match(milestone_file["closed_at"])
+    await call(server, "post", "/issues/3/reopen", {}, 200)
+    assert "closed_at" not in json.loads((hub_path(repo) / f"issues/{other}.json").read_text())
+    assert (await call(server, "post", "/issues/3/reopen", {}, 200)) == {"ok": True}  # no-op, no commit
+    await call(server, "delete", "/issues/1", expect=200)  # with its child, #2
+    assert not (hub_path(repo) / f"issues/{parent}.json").exists()
+    assert not (hub_path(repo) / f"issues/{child}.json").exists()
+    assert [COMMIT_MESSAGE.match(m)["what"] for m in hub_subjects(hub_path(repo), 5)] == [
+        "delete issue #1", "reopen issue #3", "close milestone #1", "remove issue #2 from milestone",
+        "unblock issue #2 from #3"]
+    assert sorted(i["id"] for i in (await call(server, "get", "/issues?status=all", expect=200))["items"]) == [-1, 3]
+    assert await db_rows(server) == cli_hydrate(hub_path(repo))
+    # errors are the API's usual ones
+    assert (await call(server, "post", "/issues/3/labels", {"label": "x"}, 200)) == {"ok": True}
+    assert (await call(server, "post", "/issues/3/labels", {"label": "x"}, 409))["error"] == "conflict"
+    assert (await call(server, "delete", "/issues/3/labels/nope", expect=404))["error"] == "not found"
+    assert (await call(server, "post", "/issues/99/comments", {"content": "x"}, 404))["error"] == "not found"
 
     # the CLI keeps writing to the checkout: the server follows, with events
     ws, connection = await open_ws(server.client, channels=["issues"])
