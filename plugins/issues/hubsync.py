@@ -143,8 +143,8 @@ class HubIssues:
 
     async def startup(self) -> None:
         """Hydrate once at start (repairs a crash between a hub commit and its hydration)."""
+        self.kernel.keep_out_of_git(MARKER_FILE)
         if self.active():
-            self.kernel.keep_out_of_git(MARKER_FILE)
             await self.hydrate(force=True)
 
     async def ensure_current(self) -> None:
@@ -646,7 +646,11 @@ class HubIssues:
             "SELECT id, uuid, title, description, status, priority, parent_id, created_by, created_at, "
             "updated_at, closed_at FROM issues"
         )
-        only = [r for r in issues if r["created_by"] is None and (r["uuid"] is None or r["uuid"] not in state.issues)]
+        # the CLI's rule (created_by NULL); before this server's first hydration of the repository,
+        # every row the hub lacks (an older server also stored its MCP agents in created_by)
+        first = not self._hydrated_before()
+        only = [r for r in issues if (r["created_by"] is None or first)
+                and (r["uuid"] is None or r["uuid"] not in state.issues)]
         hub_comment_uuids = {c.uuid for cs in state.v2_comments.values() for c in cs}
         uuid_of = {r["id"]: r["uuid"] for r in issues}
         hub_issue_ids = {r["id"] for r in issues if r["uuid"] in state.issues}

@@ -402,6 +402,8 @@ async def test_a_sqlite_only_issue_survives_and_reaches_the_hub(app_factory, ser
     await call(b, "post", "/issues/1/comments", {"content": "old words"}, 201)
     await call(b, "post", "/issues/1/labels", {"label": "legacy"}, 200)
     assert (await call(b, "post", "/issues", {"title": "kept number", "parent_id": 1}, 201)) == {"id": 2}
+    # an issue an MCP agent made through an older server carries created_by
+    assert await b.kernel.services.require("issues").create("by an agent", created_by="agent-x") == 3
     # a SQLite-only id that the hub does not use keeps its number
     await b.kernel.db.execute("UPDATE issues SET id = 7 WHERE id = 2")
 
@@ -409,7 +411,7 @@ async def test_a_sqlite_only_issue_survives_and_reaches_the_hub(app_factory, ser
         await call(b, "post", "/sync/init", {}, 201)
     assert "issue #1" in caplog.text and "as #2 (#1 is taken)" in caplog.text
     listed = {i["title"]: i["id"] for i in (await call(b, "get", "/issues", expect=200))["items"]}
-    assert listed == {"hub issue": 1, "made before the hub": 2, "kept number": 7}
+    assert listed == {"hub issue": 1, "made before the hub": 2, "by an agent": 3, "kept number": 7}
     moved = await call(b, "get", "/issues/2", expect=200)
     assert moved["labels"] == ["legacy"] and [c["content"] for c in moved["comments"]] == ["old words"]
     assert [s["id"] for s in moved["subissues"]] == [7]
