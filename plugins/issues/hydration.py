@@ -40,7 +40,7 @@ class Rows:
     (a tuple of the columns above), the link tables as sets."""
 
     issues: dict[int, tuple] = field(default_factory=dict)
-    order: list[int] = field(default_factory=list)  # issue ids, parents first
+    order: list[int] = field(default_factory=list, compare=False)  # issue ids, parents first
     labels: set[tuple[int, str]] = field(default_factory=set)
     comments: dict[int, tuple] = field(default_factory=dict)
     dependencies: set[tuple[int, int]] = field(default_factory=set)
