@@ -11,11 +11,12 @@ rebase-and-retry), and then SQLite is brought to the hub state as the CLI's hydr
   milestone ids) claimed from ``meta/counters.json`` in the same commit, raised above the highest
   id on disk first; commit messages ``<agent>: <what> at <time>`` with the server's agent id
   (``[hub] agent_id``), which is also ``created_by`` of what it creates;
-* **offline** (no remote, unreachable, or every push rejected): a create becomes an offline
+* **offline** (the remote unreachable, or every push rejected): a create becomes an offline
   issue as the CLI's ``rewrite_as_offline`` makes it (``display_id: null`` amended into the
   commit, the counter given back), with a negative id in SQLite (``L1`` = -1); the server
   promotes its own offline issues (``created_by`` = its agent id) after the next successful
-  push, as ``crosslink sync`` promotes the CLI's;
+  push, as ``crosslink sync`` promotes the CLI's; without any remote configured, issues are
+  numbered as usual and the commits stay local until a remote is set up;
 * **hydration** whenever the hub moves (the owner's notifications: fetch, push, a CLI commit
   seen by the watcher) and at startup (a crash between a commit and its hydration is repaired
   there), with ``issue_updated`` for each change;
@@ -219,7 +220,10 @@ class HubIssues:
             return HubChange({p: _encode(v) for p, v in files.items()}, self._message(what))
 
         report = await self.owner.write(prepare, attempts=WRITE_ATTEMPTS)
-        result = HubWrite(pushed=report.pushed, offline=report.offline or report.gave_up, commit=report.commit)
+        # offline: a remote that could not be reached, or that kept rejecting; with no remote
+        # configured at all there is no other machine to collide with: numbered, kept local
+        unreachable = report.offline and await self.owner.remote_url(report.remote) is not None
+        result = HubWrite(pushed=report.pushed, offline=unreachable or report.gave_up, commit=report.commit)
         if report.commit is not None and result.offline and out.get("created_uuid"):
             await self._rewrite_offline(report, out["created_uuid"], out["message"], out["counters_before"])
         await self.hydrate()

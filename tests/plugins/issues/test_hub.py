@@ -336,6 +336,12 @@ async def test_a_v1_hub_written_by_the_cli_hydrates_as_the_cli_hydrates_and_take
         await ws.__aexit__(None, None, None)
     assert await db_rows(server) == cli_hydrate(hub_path(repo))
 
+    # no remote at all: nothing to collide with, so a create is numbered and kept local
+    created = await call(server, "post", "/issues", {"title": "local only"}, 201)
+    assert created == {"id": 4, "display_id": 4, "hub": "local"}
+    local_uuid = await uuid_of(server, 4)
+    assert json.loads((hub_path(repo) / f"issues/{local_uuid}.json").read_text())["display_id"] == 4
+
 
 async def test_sessions_and_server_tables_survive_hydration(app_factory, repo):
     Hub(repo)
@@ -454,7 +460,7 @@ async def test_a_commit_not_hydrated_before_a_crash_is_hydrated_at_the_next_star
     cli.commit("layout", "meta/version.json")
     server = live_server_factory("--plugins", "issues")
     created = await call(server, "post", "/issues", {"title": "through the API"}, 201)
-    assert created == {"id": -1, "display_id": None, "hub": "offline"}  # no remote: an offline issue
+    assert created == {"id": 1, "display_id": 1, "hub": "local"}  # no remote at all: numbered, kept local
     server.stop(signal.SIGKILL)  # gone without a word
     # a commit lands in the checkout meanwhile, and SQLite lost what the server had hydrated
     cli.create("committed, never hydrated", at=T0)
@@ -465,7 +471,7 @@ async def test_a_commit_not_hydrated_before_a_crash_is_hydrated_at_the_next_star
     restarted = live_server_factory("--plugins", "issues")
     assert "Issues:    through the crosslink hub (layout V2, agent id crosslink-server-" in restarted.text()
     listed = {i["title"]: i["id"] for i in (await call(restarted, "get", "/issues", expect=200))["items"]}
-    assert listed == {"through the API": -1, "committed, never hydrated": 1}
+    assert listed == {"through the API": 1, "committed, never hydrated": 2}
     assert await db_rows(db_file(repo)) == cli_hydrate(hub_path(repo))
 
 
