@@ -94,10 +94,6 @@ class Stamp:
         return self._text("+00:00")
 
 
-def now_stamp(moment: datetime) -> Stamp:
-    return Stamp.of(moment)
-
-
 def commit_time(moment: datetime) -> str:
     """The ``at <time>`` of the CLI's commit messages (``%Y-%m-%dT%H:%M:%SZ``)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
