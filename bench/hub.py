@@ -9,6 +9,8 @@ Three worlds are built in a temporary directory:
 * **hub**: a project with a bare remote and a V2 hub checkout (``crosslink/hub`` pushed to the
   remote), ``crosslink serve --plugins issues,sync`` on it: each ``POST /api/v1/issues`` writes the
   issue file and ``meta/counters.json``, commits, pushes, and hydrates SQLite before answering;
+* **big hub**: the same, the hub already holding 2,000 CLI-written issues (half of them with a
+  comment file): what a write costs as the hub grows;
 * **no hub**: the same project without a hub checkout, the same server: SQLite only;
 * **bare git**: the git commands the CLI's ``write_commit_push`` runs for one create on a clone
   with a hub (write the two files, ``git add``, ``git commit``, ``git push <remote> crosslink/hub``),
@@ -50,8 +52,29 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-def project(base: Path, name: str, *, hub: bool) -> Path:
-    """A project clone of its own bare remote; with ``hub``, a V2 hub checkout pushed to it."""
+def seed_issues(checkout: Path, count: int) -> None:
+    """``count`` V2 issue files as the CLI writes them (every other one with a comment file)."""
+    stamp = "2026-03-10T03:15:00.123456789Z"
+    for number in range(1, count + 1):
+        issue_uuid = str(uuid.uuid4())
+        directory = checkout / "issues" / issue_uuid
+        (directory / "comments").mkdir(parents=True)
+        (directory / "issue.json").write_text(json.dumps({
+            "uuid": issue_uuid, "display_id": number, "title": f"seeded issue {number}", "status": "open",
+            "priority": "medium", "created_by": "bench-cli", "created_at": stamp, "updated_at": stamp,
+            "labels": ["seeded"]}, indent=2))
+        if number % 2 == 0:
+            comment_uuid = str(uuid.uuid4())
+            (directory / "comments" / f"{comment_uuid}.json").write_text(json.dumps({
+                "uuid": comment_uuid, "issue_uuid": issue_uuid, "author": "bench-cli", "content": "a comment",
+                "created_at": stamp, "kind": "note"}, indent=2))
+    (checkout / "meta" / "counters.json").write_text(json.dumps(
+        {"next_display_id": count + 1, "next_comment_id": count // 2 + 1, "next_milestone_id": 1}, indent=2))
+
+
+def project(base: Path, name: str, *, hub: bool, seeded: int = 0) -> Path:
+    """A project clone of its own bare remote; with ``hub``, a V2 hub checkout pushed to it
+    (holding ``seeded`` issues)."""
     remote, path = base / f"{name}.git", base / name
     git(base, "init", "-q", "--bare", "-b", "main", str(remote))
     git(base, "init", "-q", "-b", "main", str(path))
@@ -70,6 +93,7 @@ def project(base: Path, name: str, *, hub: bool) -> Path:
         (checkout / ".gitignore").write_text(".hub-write-lock\n")
         (checkout / "meta").mkdir()
         (checkout / "meta" / "version.json").write_text('{\n  "layout_version": 2\n}')
+        seed_issues(checkout, seeded)
         git(checkout, "add", "-A")
         git(checkout, "commit", "-q", "-m", "Initialize crosslink/hub branch")
         git(checkout, "push", "-q", "origin", HUB)
@@ -127,33 +151,37 @@ def command(path: Path, port: int) -> list[str]:
             "--plugins", "issues,sync", "--log-level", "warning"]
 
 
-def measure(workdir: Path, rounds: int, say=print) -> dict:
+def measure(workdir: Path, rounds: int, seeded: int, say=print) -> dict:
     with_hub = project(workdir, "hub", hub=True)
+    big = project(workdir, "big", hub=True, seeded=seeded)
     without = project(workdir, "plain", hub=False)
     bare = BareWriter(project(workdir, "bare", hub=True))
-    samples: dict[str, list[float]] = {"hub": [], "plain": [], "bare": []}
-    hub_port, plain_port = servers.free_port(), servers.free_port()
+    say(f"worlds built ({seeded} issues in the big hub)")
+    samples: dict[str, list[float]] = {"hub": [], "big": [], "plain": [], "bare": []}
+    ports = {name: servers.free_port() for name in ("hub", "big", "plain")}
+    paths = {"hub": with_hub, "big": big, "plain": without}
     # unpinned, like the git it is compared with (git runs as the server's child)
-    with servers.start("crosslink", command(with_hub, hub_port), hub_port, workdir / "hub.log", cpu=None), \
-            servers.start("crosslink", command(without, plain_port), plain_port, workdir / "plain.log", cpu=None):
-        _, first = create(hub_port, "warm-up")  # first imports, the first hydration
-        if first.get("hub") != "pushed":
-            raise RuntimeError(f"the hub write did not push: {first}")
-        create(plain_port, "warm-up")
+    with servers.start("crosslink", command(paths["hub"], ports["hub"]), ports["hub"], workdir / "hub.log", cpu=None), \
+            servers.start("crosslink", command(paths["big"], ports["big"]), ports["big"], workdir / "big.log",
+                          cpu=None, timeout=300), \
+            servers.start("crosslink", command(paths["plain"], ports["plain"]), ports["plain"], workdir / "plain.log",
+                          cpu=None):
+        for name in ("hub", "big", "plain"):  # first imports, the first hydration
+            _, first = create(ports[name], "warm-up")
+            if name != "plain" and first.get("hub") != "pushed":
+                raise RuntimeError(f"the hub write did not push: {first}")
         bare.create("warm-up")
         for round_ in range(rounds):
-            order = ["hub", "plain", "bare"]
-            order = order[round_ % 3:] + order[:round_ % 3]
+            order = ["hub", "big", "plain", "bare"]
+            order = order[round_ % 4:] + order[:round_ % 4]
             for world in order:
                 title = f"round {round_}"
-                if world == "hub":
-                    took, answer = create(hub_port, title)
-                    if answer.get("hub") != "pushed":
-                        raise RuntimeError(f"the hub write did not push: {answer}")
-                elif world == "plain":
-                    took, _ = create(plain_port, title)
-                else:
+                if world == "bare":
                     took = bare.create(title)
+                else:
+                    took, answer = create(ports[world], title)
+                    if world != "plain" and answer.get("hub") != "pushed":
+                        raise RuntimeError(f"the hub write did not push: {answer}")
                 samples[world].append(took)
         say(f"{rounds} creates in each world")
     pushed = git(workdir / "hub.git", "rev-list", "--count", HUB).strip()
@@ -162,9 +190,11 @@ def measure(workdir: Path, rounds: int, say=print) -> dict:
 
 
 def console(rows: dict) -> str:
-    hub, plain, bare = rows["hub"], rows["plain"], rows["bare"]
+    hub, big, plain, bare = rows["hub"], rows["big"], rows["plain"], rows["bare"]
     lines = [f"{'measurement':<34} {'p50':>9} {'p90':>9}",
              f"{'POST /issues, hub (commit + push)':<34} {hub['p50_ms']:>7.1f}ms {hub['p90_ms']:>7.1f}ms",
+             f"{'POST /issues, hub of ' + str(rows['seeded']) + ' issues':<34} {big['p50_ms']:>7.1f}ms "
+             f"{big['p90_ms']:>7.1f}ms",
              f"{'POST /issues, no hub (SQLite)':<34} {plain['p50_ms']:>7.1f}ms {plain['p90_ms']:>7.1f}ms",
              f"{'bare git, the CLI create':<34} {bare['p50_ms']:>7.1f}ms {bare['p90_ms']:>7.1f}ms",
              f"hub cost per create: {hub['p50_ms'] - plain['p50_ms']:.1f} ms at the median "
@@ -177,7 +207,8 @@ def load_average() -> str:
 
 
 def markdown(rows: dict, shown: str, when: str, commit: str, load: str) -> str:
-    hub, plain, bare = rows["hub"], rows["plain"], rows["bare"]
+    hub, big, plain, bare = rows["hub"], rows["big"], rows["plain"], rows["bare"]
+    seeded = rows["seeded"]
     return "\n".join([
         SECTION_START,
         "## Issues through the hub (`python -m bench.hub`)",
@@ -192,6 +223,8 @@ def markdown(rows: dict, shown: str, when: str, commit: str, load: str) -> str:
         "|---|---|---|",
         f"| POST /api/v1/issues, hub repository (issue file + counters, commit, push, hydration) | "
         f"{hub['p50_ms']:.1f} ms | {hub['p90_ms']:.1f} ms |",
+        f"| the same, the hub already holding {seeded} issues ({seeded // 2} V2 comment files) | "
+        f"{big['p50_ms']:.1f} ms | {big['p90_ms']:.1f} ms |",
         f"| POST /api/v1/issues, no hub (SQLite only) | {plain['p50_ms']:.1f} ms | {plain['p90_ms']:.1f} ms |",
         f"| bare git: the CLI's create (write, add, commit, push) | {bare['p50_ms']:.1f} ms | {bare['p90_ms']:.1f} ms |",
         "",
@@ -200,7 +233,11 @@ def markdown(rows: dict, shown: str, when: str, commit: str, load: str) -> str:
          f"write is {hub['p50_ms'] / bare['p50_ms']:.2f}× the bare git commands (its extra work: the CLI's write "
          "lock, the health check, reading the hub and the hydration). Every write to a hub repository is a commit "
          "and a push, as the CLI's are; a write still answers only after its push, so that the id it answers is the "
-         "one every machine sees. With an unreachable remote the push fails fast and the write is an offline one."),
+         "one every machine sees. With an unreachable remote the push fails fast and the write is an offline one. "
+         f"The hub's size counts too: with {seeded} issues a write costs "
+         f"{big['p50_ms'] - hub['p50_ms']:.0f} ms more than on a small hub, because each write reads the whole hub "
+         "(file parses are cached; each file is still listed and stat-ed, twice: to prepare and to hydrate) and "
+         "compares every shared row of SQLite with it, as the CLI rebuilds its whole cache after every write."),
         "",
         SECTION_END,
     ])
@@ -226,15 +263,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hub", description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="3 rounds, print only")
     parser.add_argument("--rounds", type=int, help="creates in each world (full: 30)")
+    parser.add_argument("--seeded", type=int, help="issues in the big hub (full: 2000, smoke: 200)")
     parser.add_argument("--out", type=Path, help="markdown file whose hub section is written (full: BENCHMARKS.md)")
     args = parser.parse_args(argv)
     rounds = args.rounds or (3 if args.smoke else 30)
+    seeded = args.seeded or (200 if args.smoke else 2000)
     out = args.out if args.out else (None if args.smoke else BENCHMARKS)
     workdir = Path(tempfile.mkdtemp(prefix="bench-hub-"))
     load_before = load_average()
     began = time.perf_counter()
     try:
-        rows = measure(workdir, rounds, say=lambda m: print(f"[bench.hub {time.strftime('%H:%M:%S')}] {m}", flush=True))
+        rows = measure(workdir, rounds, seeded,
+                       say=lambda m: print(f"[bench.hub {time.strftime('%H:%M:%S')}] {m}", flush=True))
+        rows["seeded"] = seeded
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print()

@@ -90,8 +90,13 @@ class Stamp:
         return self._text("Z")
 
     def sqlite(self) -> str:
-        """The SQLite form (chrono ``to_rfc3339``): ``...+00:00``, auto digits."""
-        return self._text("+00:00")
+        """The SQLite form (chrono ``to_rfc3339``): ``...+00:00``, auto digits (kept: a parsed
+        file's stamps are rendered again at every hydration)."""
+        text = self.__dict__.get("_sqlite")
+        if text is None:
+            text = self._text("+00:00")
+            object.__setattr__(self, "_sqlite", text)
+        return text
 
 
 def commit_time(moment: datetime) -> str:

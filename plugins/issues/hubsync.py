@@ -86,6 +86,8 @@ class HubIssues:
         self._lock = asyncio.Lock()
         self._pending = False
         self._hydrated: str | None = None
+        #: The last hydration saw offline issues of this server (``None``: not known yet).
+        self._own_offline_seen: bool | None = None
         self._owner: HubOwner | None = None
 
     # --- the hub ---------------------------------------------------------------------------------
@@ -182,15 +184,17 @@ class HubIssues:
         return self._marker().exists()
 
     async def _apply(self, state: HubState) -> list[tuple[int, str]]:
+        self._own_offline_seen = bool(self._own_offline(state))
         if not state.issues and not state.milestones:
             return []  # the CLI leaves SQLite alone when the hub has no issue files
         new = desired_rows(state)
         now = Stamp.of(self.kernel.clock.now()).sqlite()
         async with self.db.transaction():
             old = await current_rows(self.db)
+            if old == new:
+                return []
             found = changes(old, new)
-            if old != new:
-                await write_difference(self.db, old, new, now)
+            await write_difference(self.db, old, new, now)
             for issue_id, name in found:
                 self.kernel.publish(IssueUpdated(issue_id=issue_id, field=name))
         if found:
@@ -586,7 +590,9 @@ class HubIssues:
     async def promote(self) -> int:
         """Give this server's offline issues display ids (``promote N offline issue(s)``), pushed;
         the number promoted (0 when none, or when the push did not get through)."""
-        if not self.active() or not self._own_offline(await self._read()):
+        if not self.active() or self._own_offline_seen is False:
+            return 0  # the hub as last hydrated has none (a read of the whole hub saved per write)
+        if not self._own_offline(await self._read()):
             return 0
 
         def build(state: HubState, out: dict):

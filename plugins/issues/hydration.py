@@ -171,15 +171,21 @@ def changes(old: Rows, new: Rows) -> list[tuple[int, str]]:
     (``created``, ``deleted``, ``title``, ..., ``comments``, ``labels``, ``blockers``,
     ``milestone``, ``subissues``); an issue known by uuid under a new id is ``deleted`` at the
     old id and ``created`` at the new one. Compared by uuid, so renumbered V2 comment ids or a
-    renumbered neighbour are no change."""
+    renumbered neighbour are no change. Only the issues some row difference touches are looked
+    at (a write touches one or two of thousands)."""
+    touched = _touched(old, new)
+    if not touched:
+        return []
     found: list[tuple[int, str]] = []
-    old_id = {row[0]: i for i, row in old.issues.items()}
-    old_view, new_view = _by_uuid(old), _by_uuid(new)
+    old_id = {row[0]: i for i, row in old.issues.items() if row[0] in touched}
+    old_view, new_view = _by_uuid(old, touched), _by_uuid(new, touched)
     for issue_uuid, issue_id in old_id.items():
         if issue_uuid not in new_view or new_view[issue_uuid]["id"] != issue_id:
             found.append((issue_id, "deleted"))
     for issue_id in new.order or sorted(new.issues):
         row = new.issues[issue_id]
+        if row[0] not in touched:
+            continue
         if old_id.get(row[0]) != issue_id:
             found.append((issue_id, "created"))
             continue
@@ -191,32 +197,74 @@ def changes(old: Rows, new: Rows) -> list[tuple[int, str]]:
     return found
 
 
-def _by_uuid(rows: Rows) -> dict[str, dict[str, Any]]:
-    """Each issue's state keyed by uuid, with every reference as a uuid (ids can move)."""
+def _touched(old: Rows, new: Rows) -> set[str]:
+    """The uuids of the issues whose state may differ between ``old`` and ``new``."""
+    ids_old: set[int] = set()
+    ids_new: set[int] = set()
+    moved = {i for i, row in old.issues.items() if new.issues.get(i) != row}
+    moved |= {i for i, row in new.issues.items() if old.issues.get(i) != row}
+    for i in moved:
+        ids_old.add(i)
+        ids_new.add(i)
+        for rows in (old, new):
+            row = rows.issues.get(i)
+            if row is not None and row[5] is not None:  # the parent's children changed
+                ids_old.add(row[5])
+                ids_new.add(row[5])
+    renamed = {i for i in moved if i in old.issues and i in new.issues and old.issues[i][0] != new.issues[i][0]}
+    for pair in old.labels ^ new.labels:
+        ids_old.add(pair[0])
+        ids_new.add(pair[0])
+    for blocker, blocked in (old.dependencies ^ new.dependencies) | {
+            d for d in old.dependencies | new.dependencies if d[0] in renamed}:
+        ids_old.add(blocked)
+        ids_new.add(blocked)
+    for comment_id in {c for c, row in old.comments.items() if new.comments.get(c) != row} | {
+            c for c, row in new.comments.items() if old.comments.get(c) != row}:
+        for rows in (old, new):
+            row = rows.comments.get(comment_id)
+            if row is not None:
+                ids_old.add(row[0])
+                ids_new.add(row[0])
+    changed_ms = {m for m in set(old.milestones) | set(new.milestones)
+                  if (old.milestones.get(m) or (None,))[0] != (new.milestones.get(m) or (None,))[0]}
+    for milestone, issue_id in (old.milestone_issues ^ new.milestone_issues) | {
+            p for p in old.milestone_issues | new.milestone_issues if p[0] in changed_ms}:
+        ids_old.add(issue_id)
+        ids_new.add(issue_id)
+    uuids = {old.issues[i][0] for i in ids_old if i in old.issues}
+    uuids |= {new.issues[i][0] for i in ids_new if i in new.issues}
+    return uuids
+
+
+def _by_uuid(rows: Rows, only: set[str]) -> dict[str, dict[str, Any]]:
+    """The state of the issues ``only`` names, keyed by uuid, every reference as a uuid."""
     uuid_of = {i: row[0] for i, row in rows.issues.items()}
+    mine = {i for i, u in uuid_of.items() if u in only}
     view: dict[str, dict[str, Any]] = {}
-    for issue_id, row in rows.issues.items():
+    for issue_id in mine:
+        row = rows.issues[issue_id]
         view[row[0]] = {
             "id": issue_id, "title": row[1], "description": row[2], "priority": row[4],
             "status": (row[3], row[9]), "comments": [], "labels": set(), "blockers": set(),
             "milestone": set(), "subissues": set(),
         }
     for issue_id, row in rows.issues.items():
-        if row[5] in uuid_of:
+        if row[5] in mine:
             view[uuid_of[row[5]]]["subissues"].add(row[0])
     for comment in rows.comments.values():
-        if comment[0] in uuid_of:
+        if comment[0] in mine:
             view[uuid_of[comment[0]]]["comments"].append(comment[1:])
     for item in view.values():
         item["comments"].sort(key=repr)
     for issue_id, label in rows.labels:
-        if issue_id in uuid_of:
+        if issue_id in mine:
             view[uuid_of[issue_id]]["labels"].add(label)
     for blocker, blocked in rows.dependencies:
-        if blocked in uuid_of:
+        if blocked in mine:
             view[uuid_of[blocked]]["blockers"].add(uuid_of.get(blocker, blocker))
     for milestone, issue_id in rows.milestone_issues:
-        if issue_id in uuid_of:
+        if issue_id in mine:
             view[uuid_of[issue_id]]["milestone"].add(rows.milestones.get(milestone, (milestone,))[0])
     return view
 
