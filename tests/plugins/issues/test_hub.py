@@ -480,3 +480,31 @@ async def test_without_a_hub_nothing_is_written_to_git(app_factory, repo):
     assert await call(server, "post", "/issues", {"title": "plain"}, 201) == {"id": 1}
     assert not hub_path(repo).exists()
     assert git_out(repo, "log", "--format=%s") == "initial"
+
+
+async def test_stale_counters_are_raised_above_the_ids_on_disk_and_duplicate_ids_hydrate_once(app_factory, repo):
+    Hub(repo)  # V1, counters at 1
+    cli = CliIssues(hub_path(repo), "cli-1")
+    first = cli.create("first", at=T0)
+    cli.comment(first, "inline", at=T0)
+    older = cli.create("duplicate, older", at=T0, display_id=5)
+    newer = cli.create("duplicate, newer", at=T0 + timedelta(minutes=1), display_id=5)
+    # another machine's counters lag behind what is on disk
+    (hub_path(repo) / "meta/counters.json").write_text(json.dumps(
+        {"next_display_id": 2, "next_comment_id": 1, "next_milestone_id": 1}, indent=2))
+    cli.commit("counters reset", "meta/counters.json")
+
+    server = await app_factory(plugins="issues")
+    assert (await call(server, "get", "/issues/5", expect=200))["title"] == "duplicate, newer"
+    assert await db_rows(server) == cli_hydrate(hub_path(repo))
+    assert {older, newer} <= {p.stem for p in (hub_path(repo) / "issues").glob("*.json")}  # both stay on the hub
+
+    created = await call(server, "post", "/issues", {"title": "after the reset"}, 201)
+    assert created["id"] == 6  # not 2: the counter is raised above the highest display id on disk
+    comment = await call(server, "post", f"/issues/{created['id']}/comments", {"content": "no clash"}, 201)
+    assert comment == {"id": 2}  # not 1: inline comment ids stay unique across the hub
+    assert json.loads((hub_path(repo) / "meta/counters.json").read_text()) == {
+        "next_display_id": 7, "next_comment_id": 3, "next_milestone_id": 1}
+    milestone = await call(server, "post", "/milestones", {"name": "m"}, 201)
+    assert milestone == {"id": 1}
+    assert await db_rows(server) == cli_hydrate(hub_path(repo))
