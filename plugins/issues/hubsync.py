@@ -145,7 +145,10 @@ class HubIssues:
         """Hydrate once at start (repairs a crash between a hub commit and its hydration)."""
         self.kernel.keep_out_of_git(MARKER_FILE)
         if self.active():
-            await self.hydrate(force=True)
+            try:
+                await self.hydrate(force=True)
+            except Exception:  # the server still answers; the next hub move or write tries again
+                log.exception("hydrating SQLite from the hub at startup failed")
 
     async def ensure_current(self) -> None:
         """Hydrate first when the hub moved since the last hydration (a CLI commit not yet seen)."""

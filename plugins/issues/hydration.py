@@ -88,8 +88,13 @@ def desired_rows(state: HubState) -> Rows:
     rows = Rows()
     kept = dedup(list(state.issues.values()))
     uuid_to_id: dict[str, int] = {i.uuid: i.display_id for i in kept if i.display_id is not None}
-    milestone_ids = {m.uuid: m.display_id for m in state.milestones}
+    milestone_ids: dict[str, int] = {}
+    seen_milestones: set[str] = set()
     for m in state.milestones:
+        if m.uuid in seen_milestones:  # the same milestone twice (a file and a copy): once
+            continue
+        seen_milestones.add(m.uuid)
+        milestone_ids[m.uuid] = m.display_id
         rows.milestones[m.display_id] = (
             m.uuid, m.name, m.description, m.status, m.created_at.sqlite(),
             m.closed_at.sqlite() if m.closed_at else None,
