@@ -368,9 +368,11 @@ def render(path: Path, out: Path) -> int:
                       rows=[Row(**row) for row in saved["rows"]])
     verdicts = evaluate(results, targets(results.plan))
     print(console(results, verdicts))
+    from .hub import carry_section as carry_hub_section
     from .sync import carry_section
 
-    out.write_text(carry_section(out.read_text() if out.exists() else None, markdown(results, verdicts)))
+    old = out.read_text() if out.exists() else None
+    out.write_text(carry_hub_section(old, carry_section(old, markdown(results, verdicts))))
     print(f"wrote {out}")
     return 0
 
@@ -456,10 +458,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(results.rows)} measurements in {time.perf_counter() - began:.0f} s"
           + ("" if args.smoke else f"; logs and results.json in {workdir}"))
     if out:
+        from .hub import carry_section as carry_hub_section  # written by `python -m bench.hub`
         from .sync import carry_section  # the hub sync section is written by `python -m bench.sync`
 
         old = out.read_text() if out.exists() else None
-        out.write_text(carry_section(old, markdown(results, verdicts)))
+        out.write_text(carry_hub_section(old, carry_section(old, markdown(results, verdicts))))
         print(f"wrote {out}")
     if args.smoke:
         shutil.rmtree(workdir, ignore_errors=True)

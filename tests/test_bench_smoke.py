@@ -108,3 +108,23 @@ def test_locks_smoke_mode_prints_its_table():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for name in ("no hub (database only)", "V1 hub (locks.json)", "V2 hub (lock events + compaction)", "vs no hub"):
         assert name in done.stdout, f"{name!r} missing from the table:\n{done.stdout[-3000:]}"
+
+
+def test_hub_smoke_mode_prints_its_figures():
+    """``python -m bench.hub --smoke``: POST /issues with and without a hub, and bare git."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "bench.hub", "--smoke"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for name in ("POST /issues, hub (commit + push)", "POST /issues, no hub (SQLite)", "bare git, the CLI create",
+                 "hub cost per create"):
+        assert name in done.stdout, f"{name!r} missing:\n{done.stdout[-3000:]}"
+
+
+def test_hub_section_is_kept_when_the_main_report_is_rewritten():
+    from bench.hub import SECTION_END, SECTION_START, carry_section, replace_section
+
+    section = f"{SECTION_START}\n## Issues through the hub\nfigures\n{SECTION_END}"
+    old = replace_section("# Benchmarks\n\nold tables\n", section)
+    new = carry_section(old, "# Benchmarks\n\nnew tables\n")
+    assert new.startswith("# Benchmarks\n\nnew tables") and new.count(SECTION_START) == 1 and "figures" in new

@@ -580,7 +580,7 @@ class HubOwner:
             head = await self.hub.head()
             if not committed:
                 return WriteReport(None, attempts=attempt, remote=remote)
-            if remote is None:
+            if remote is None or change.amend:
                 return WriteReport(head, attempts=attempt)
             try:
                 outcome = await self.hub.push_once(remote)
@@ -635,7 +635,7 @@ class HubOwner:
             if removed:
                 await self.git.run(self.hub.path, "rm", "-r", "--cached", "--quiet", "--ignore-unmatch", "--",
                                    *removed)
-            return await self.hub.commit_staged(change.message)
+            return await self.hub.commit_staged(change.message, amend=change.amend)
         except BaseException:
             await self._rollback(paths)
             raise

@@ -56,10 +56,12 @@ class RemoteContact:
 @dataclass(frozen=True)
 class HubChange:
     """One hub write: files to put in place (relative path -> bytes, ``None`` removes it,
-    a directory is removed with everything in it) and the commit message."""
+    a directory is removed with everything in it) and the commit message. ``amend``: fold the
+    change into the checkout's last commit (the CLI's ``rewrite_as_offline``), never pushed."""
 
     files: dict[str, bytes | None]
     message: str
+    amend: bool = False
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:

@@ -56,12 +56,24 @@ def crosslink_register_blueprints(kernel):
 
 @hookimpl
 async def crosslink_startup(kernel):
-    """Register SQL helpers; check the search index (repair lost triggers, index what is queued)."""
+    """Register SQL helpers; check the search index (repair lost triggers, index what is queued);
+    on a hub repository hydrate from the hub (repairing a crash between a hub commit and its
+    hydration), and follow the hub through its owner's notifications."""
     issues = kernel.services.require("issues")
     issues.counts.size = kernel.plugin_config("issues").count_cache_size
     await kernel.db.register_sqlite_function(FOLD_FUNCTION, 1, fold)
     await issues.search.warm_up()
     await issues.search.start()
+    await issues.hub.startup()
+    from plugins.hub import get_hub
+
+    get_hub(kernel).subscribe("issues", issues.hub.on_hub_moved)
+
+
+@hookimpl
+def crosslink_startup_lines(kernel, base_url):
+    """Where issues are written: through the crosslink hub (and as whom), or SQLite only."""
+    return [kernel.services.require("issues").hub.describe()]
 
 
 @hookimpl

@@ -19,15 +19,22 @@ from .models import Milestone
 if TYPE_CHECKING:
     from kernel.app import Kernel
 
+    from .hubsync import HubIssues
+
 
 def not_found(milestone_id: int) -> APIError:
     return APIError(404, f"Milestone #{milestone_id} does not exist")
 
 
 class MilestonesService:
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Kernel, hub: HubIssues | None = None) -> None:
         self.kernel = kernel
         self.db = kernel.db
+        #: Writes go through the crosslink hub when it is in use (see :mod:`.hubsync`).
+        self.hub = hub
+
+    def _through_hub(self) -> bool:
+        return self.hub is not None and self.hub.active()
 
     def _now(self) -> str:
         return to_db(self.kernel.clock.now())
@@ -66,6 +73,8 @@ class MilestonesService:
         return shape.milestone(row)
 
     async def create(self, name: str, description: str | None = None) -> int:
+        if self._through_hub():
+            return await self.hub.create_milestone(name, description)
         milestone = await Milestone.create(
             name=name, description=description, status="open", created_at=self._now(), uuid=str(uuid.uuid4())
         )
@@ -73,6 +82,13 @@ class MilestonesService:
 
     async def assign(self, milestone_id: int, issue_id: int) -> bool:
         """Move the issue into the milestone; True if its milestone changed."""
+        if self._through_hub():
+            await self.hub.ensure_current()
+            if not await Milestone.exists(id=milestone_id):
+                raise not_found(milestone_id)
+            if await self.db.fetch_one("SELECT id FROM issues WHERE id = ?", [issue_id]) is None:
+                raise APIError(404, f"Issue #{issue_id} does not exist")
+            return await self.hub.assign_milestone(milestone_id, issue_id)
         async with self.db.transaction():
             if not await Milestone.exists(id=milestone_id):
                 raise not_found(milestone_id)
@@ -96,6 +112,10 @@ class MilestonesService:
 
     async def unassign(self, milestone_id: int, issue_id: int) -> None:
         """Take the issue out of the milestone (404 when it is not in it)."""
+        if self._through_hub():
+            if await self.db.fetch_one("SELECT id FROM issues WHERE id = ?", [issue_id]) is None:
+                raise APIError(404, f"Issue #{issue_id} is not in milestone #{milestone_id}")
+            return await self.hub.unassign_milestone(milestone_id, issue_id)
         async with self.db.transaction():
             rows = await self.db.fetch_all(
                 "DELETE FROM milestone_issues WHERE milestone_id = ? AND issue_id = ? RETURNING issue_id",
@@ -109,6 +129,8 @@ class MilestonesService:
 
     async def set_status(self, milestone_id: int, status: str) -> bool:
         """Close or reopen; a no-op (timestamps kept) when already there. True if changed."""
+        if self._through_hub():
+            return await self.hub.set_milestone_status(milestone_id, status)
         closed_at = self._now() if status == "closed" else None
         changed = await Milestone.filter(id=milestone_id).exclude(status=status).update(
             status=status, closed_at=closed_at

@@ -20,6 +20,7 @@ from .schemas import (
     CreateIssueIn,
     CreateMilestoneIn,
     CreateSubissueIn,
+    CreatedIssueOut,
     IdOut,
     IssueDetailOut,
     IssueListOut,
@@ -61,11 +62,11 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
 
     @bp.post("/issues")
     @json_body(CreateIssueIn)
-    @responds(IdOut, 201)
+    @responds(CreatedIssueOut, 201)
     async def create_issue(data: CreateIssueIn):
         """Create an issue (a subissue when `parent_id` names an existing issue)."""
-        issue_id = await issues.create(data.title, data.description, data.priority, data.parent_id)
-        return json_response({"id": issue_id}, 201)
+        answer = await issues.create_answer(data.title, data.description, data.priority, data.parent_id)
+        return json_response(answer, 201)
 
     @bp.get("/issues/blocked")
     @query_args(PageQuery)
@@ -123,13 +124,13 @@ def create_blueprint(kernel: Kernel) -> Blueprint:
 
     @bp.post("/issues/<id:issue_id>/subissue")
     @json_body(CreateSubissueIn)
-    @responds(IdOut, 201)
+    @responds(CreatedIssueOut, 201)
     async def create_subissue(issue_id: int, data: CreateSubissueIn):
         """Create a child of this issue."""
-        child = await issues.create(
+        answer = await issues.create_answer(
             data.title, data.description, data.priority, issue_id, missing_parent_status=404
         )
-        return json_response({"id": child}, 201)
+        return json_response(answer, 201)
 
     @bp.get("/issues/<id:issue_id>/tree")
     @responds(IssueTreeOut)

@@ -237,6 +237,22 @@ class IdOut(BaseModel):
     id: int
 
 
+class CreatedIssueOut(BaseModel):
+    """``{id}``; on a repository whose crosslink hub is in use, also what the hub write did."""
+
+    id: int
+    display_id: int | None = Field(
+        None,
+        description="Hub repositories only: the display id every machine sees (`id` itself); "
+        "null for an offline issue (a negative `id`, the CLI's `L1`, promoted after the next push)",
+    )
+    hub: Literal["pushed", "offline", "local"] | None = Field(
+        None,
+        description="Hub repositories only: `pushed` (the commit reached the remote), `offline` (no "
+        "reachable remote: an offline issue) or `local` (committed, not pushed)",
+    )
+
+
 class OkOut(BaseModel):
     ok: bool = True
 

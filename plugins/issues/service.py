@@ -22,6 +22,7 @@ from kernel.validation import describe_errors
 
 from . import shape, store
 from .events import IssueUpdated
+from .hubsync import HubIssues
 from .milestones import MilestonesService
 from .schemas import CreateCommentIn
 from .search import engine_for
@@ -83,7 +84,9 @@ class IssuesService:
         self.db = kernel.db
         self.sql = store.Statements(kernel.db.dialect)
         self.search = engine_for(kernel.db)
-        self.milestones = MilestonesService(kernel)
+        #: Issues through the crosslink hub when the repository's hub is in use (:mod:`.hubsync`).
+        self.hub = HubIssues(kernel, on_written=self.search.written)
+        self.milestones = MilestonesService(kernel, self.hub)
         self.counts = CountCache(kernel.db)
 
     # --- helpers -----------------------------------------------------------------------------
@@ -278,10 +281,36 @@ class IssuesService:
     ) -> int:
         """Insert an issue (and tell the parent's watchers); return its id. ``labels`` and
         ``milestone_id`` are set in the same transaction (for other plugins creating many)."""
+        answer = await self.create_answer(title, description, priority, parent_id,
+                                          missing_parent_status=missing_parent_status, created_by=created_by,
+                                          labels=labels, milestone_id=milestone_id)
+        return answer["id"]
+
+    async def create_answer(
+        self,
+        title: str,
+        description: str | None = None,
+        priority: str = "medium",
+        parent_id: int | None = None,
+        *,
+        missing_parent_status: int = 400,
+        created_by: str | None = None,
+        labels: Sequence[str] = (),
+        milestone_id: int | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`create`, answered as ``POST /issues`` answers: ``{id}``, and on a hub repository
+        also ``display_id`` (``None`` for an offline issue) and ``hub`` (``pushed``, ``offline``
+        or ``local``: committed, not pushed)."""
         now = self._now()
         for label in labels:
             if not isinstance(label, str) or not label.strip() or len(label) > 128:
                 raise APIError(400, f"labels: {label!r} is not a label (1-128 characters)")
+        if self.hub.active():
+            issue_id, write, display_id = await self.hub.create(
+                title, description, priority, parent_id, missing_parent_status=missing_parent_status,
+                labels=[label.strip() for label in labels], milestone_id=milestone_id,
+            )
+            return {"id": issue_id, "display_id": display_id, "hub": write.state}
         async with self.db.transaction():
             if parent_id is not None and await self._status_of(parent_id, lock=True) is None:
                 detail = (
@@ -313,10 +342,12 @@ class IssuesService:
             if parent_id is not None:
                 self._emit(parent_id, "subissues")
         self.search.written()
-        return issue_id
+        return {"id": issue_id}
 
     async def update(self, issue_id: int, changes: dict[str, Any]) -> list[str]:
         """Apply the given fields; bump ``updated_at`` only when a value really changes."""
+        if self.hub.active():
+            return await self.hub.update(issue_id, changes)
         async with self.db.transaction():
             row = await self.db.fetch_one(
                 "SELECT title, description, priority FROM issues WHERE id = ?"
@@ -341,6 +372,8 @@ class IssuesService:
 
     async def set_status(self, issue_id: int, status: str) -> bool:
         """Close (``closed``) or reopen (``open``); a no-op when already there. True if changed."""
+        if self.hub.active():
+            return await self.hub.set_status(issue_id, status)
         now = self._now()
         if status == "closed":
             sql = (
@@ -363,6 +396,8 @@ class IssuesService:
 
     async def delete(self, issue_id: int) -> list[int]:
         """Delete the issue and its subissues, recursively; return the removed ids."""
+        if self.hub.active():
+            return await self.hub.delete(issue_id)
         async with self.db.transaction():
             ids = [row["id"] for row in await self.db.fetch_all(store.SUBTREE_IDS, [issue_id])]
             if not ids:
@@ -382,6 +417,8 @@ class IssuesService:
         intervention = data.kind == "intervention"
         trigger_type = (data.trigger_type or "unknown") if intervention else None
         context = data.intervention_context if intervention else None
+        if self.hub.active():
+            return await self.hub.comment(issue_id, data.content, data.kind, data.author, trigger_type, context)
         async with self.db.transaction():
             await self._require(issue_id, lock=True)
             comment_id = await self.db.insert(
@@ -395,6 +432,9 @@ class IssuesService:
     # --- labels ------------------------------------------------------------------------------
 
     async def add_label(self, issue_id: int, label: str) -> None:
+        if self.hub.active():
+            await self._require(issue_id)
+            return await self.hub.add_label(issue_id, label)
         async with self.db.transaction():
             await self._require(issue_id, lock=True)
             rows = await self.db.fetch_all(
@@ -406,6 +446,9 @@ class IssuesService:
             self._emit(issue_id, "labels")
 
     async def remove_label(self, issue_id: int, label: str) -> None:
+        if self.hub.active():
+            await self._require(issue_id)
+            return await self.hub.remove_label(issue_id, label)
         async with self.db.transaction():
             rows = await self.db.fetch_all(
                 "DELETE FROM labels WHERE issue_id = ? AND label = ? RETURNING issue_id", [issue_id, label]
@@ -419,30 +462,41 @@ class IssuesService:
 
     async def add_blocker(self, issue_id: int, blocker_id: int) -> None:
         """Record "``issue_id`` is blocked by ``blocker_id``"."""
+        if self.hub.active():
+            await self.hub.ensure_current()
+            await self._check_blocker(issue_id, blocker_id)
+            return await self.hub.add_blocker(issue_id, blocker_id)
         async with self.db.transaction():
             await self._serialize_dependencies()
-            await self._require(issue_id, lock=True)
-            await self._require(blocker_id, "Blocker issue", lock=True)
-            if issue_id == blocker_id:
-                raise APIError(400, f"An issue cannot block itself (issue #{issue_id})")
-            duplicate = await self.db.fetch_value(
-                "SELECT count(*) AS n FROM dependencies WHERE blocker_id = ? AND blocked_id = ?",
-                [blocker_id, issue_id],
-            )
-            if duplicate:
-                raise APIError(409, f"Issue #{issue_id} is already blocked by #{blocker_id}")
-            if await self.db.fetch_value(store.REACHES, [issue_id, blocker_id]):
-                raise APIError(
-                    400,
-                    f"Blocking #{issue_id} by #{blocker_id} would create a dependency cycle: "
-                    f"#{blocker_id} is already blocked, directly or through other issues, by #{issue_id}",
-                )
+            await self._check_blocker(issue_id, blocker_id, lock=True)
             await self.db.execute(
                 "INSERT INTO dependencies (blocker_id, blocked_id) VALUES (?, ?)", [blocker_id, issue_id]
             )
             self._emit(issue_id, "blockers")
 
+    async def _check_blocker(self, issue_id: int, blocker_id: int, *, lock: bool = False) -> None:
+        """404 for a missing issue, 400 for a self-block or a cycle, 409 for a known edge."""
+        await self._require(issue_id, lock=lock)
+        await self._require(blocker_id, "Blocker issue", lock=lock)
+        if issue_id == blocker_id:
+            raise APIError(400, f"An issue cannot block itself (issue #{issue_id})")
+        duplicate = await self.db.fetch_value(
+            "SELECT count(*) AS n FROM dependencies WHERE blocker_id = ? AND blocked_id = ?",
+            [blocker_id, issue_id],
+        )
+        if duplicate:
+            raise APIError(409, f"Issue #{issue_id} is already blocked by #{blocker_id}")
+        if await self.db.fetch_value(store.REACHES, [issue_id, blocker_id]):
+            raise APIError(
+                400,
+                f"Blocking #{issue_id} by #{blocker_id} would create a dependency cycle: "
+                f"#{blocker_id} is already blocked, directly or through other issues, by #{issue_id}",
+            )
+
     async def remove_blocker(self, issue_id: int, blocker_id: int) -> None:
+        if self.hub.active():
+            await self._require(issue_id)
+            return await self.hub.remove_blocker(issue_id, blocker_id)
         async with self.db.transaction():
             rows = await self.db.fetch_all(
                 "DELETE FROM dependencies WHERE blocker_id = ? AND blocked_id = ? RETURNING blocked_id",
