@@ -89,6 +89,10 @@ class IssuesService:
         self.milestones = MilestonesService(kernel, self.hub)
         self.counts = CountCache(kernel.db)
 
+    def writes_through_hub(self) -> bool:
+        """Issue changes are written to the hub (it is in use), not only to the database."""
+        return self.hub.active()
+
     # --- helpers -----------------------------------------------------------------------------
 
     def _now(self) -> str:

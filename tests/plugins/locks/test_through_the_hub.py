@@ -306,7 +306,7 @@ async def test_the_status_and_startup_lines_say_locks_go_through_the_hub(app_fac
     server = await app_factory(plugins=PLUGINS)
     assert (await call(server, "POST", "/sync/init"))[0] == 201
     status, state = await call(server, "GET", "/sync/status")
-    assert state["hub_writes"]["locks"] is True
+    assert state["hub_writes"] == {"issues": True, "locks": True}
     lines = dict(await server.kernel._call_runtime("crosslink_startup_lines", kernel=server.kernel,
                                                   base_url="http://h:1"))["locks"]
     assert "  Locks:     through the hub (crosslink/hub, layout 2, pushed to origin)" in lines
