@@ -10,7 +10,6 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from kernel import APIError
-from kernel.api import to_db
 
 from . import shape, store
 from .events import IssueUpdated
@@ -35,9 +34,6 @@ class MilestonesService:
 
     def _through_hub(self) -> bool:
         return self.hub is not None and self.hub.active()
-
-    def _now(self) -> str:
-        return to_db(self.kernel.clock.now())
 
     async def list(
         self, status: str = "open", limit: int | None = None, offset: int = 0
@@ -76,7 +72,7 @@ class MilestonesService:
         if self._through_hub():
             return await self.hub.create_milestone(name, description)
         milestone = await Milestone.create(
-            name=name, description=description, status="open", created_at=self._now(), uuid=str(uuid.uuid4())
+            name=name, description=description, status="open", created_at=self.kernel.clock.stored_now(), uuid=str(uuid.uuid4())
         )
         return milestone.id
 
@@ -131,7 +127,7 @@ class MilestonesService:
         """Close or reopen; a no-op (timestamps kept) when already there. True if changed."""
         if self._through_hub():
             return await self.hub.set_milestone_status(milestone_id, status)
-        closed_at = self._now() if status == "closed" else None
+        closed_at = self.kernel.clock.stored_now() if status == "closed" else None
         changed = await Milestone.filter(id=milestone_id).exclude(status=status).update(
             status=status, closed_at=closed_at
         )

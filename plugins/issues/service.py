@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from kernel import APIError
-from kernel.api import to_db
 from kernel.validation import describe_errors
 
 from . import shape, store
@@ -94,9 +93,6 @@ class IssuesService:
         return self.hub.active()
 
     # --- helpers -----------------------------------------------------------------------------
-
-    def _now(self) -> str:
-        return to_db(self.kernel.clock.now())
 
     def _emit(self, issue_id: int, field: str) -> None:
         self.kernel.publish(IssueUpdated(issue_id=issue_id, field=field))
@@ -305,7 +301,7 @@ class IssuesService:
         """:meth:`create`, answered as ``POST /issues`` answers: ``{id}``, and on a hub repository
         also ``display_id`` (``None`` for an offline issue) and ``hub`` (``pushed``, ``offline``
         or ``local``: committed, not pushed)."""
-        now = self._now()
+        now = self.kernel.clock.stored_now()
         for label in labels:
             if not isinstance(label, str) or not label.strip() or len(label) > 128:
                 raise APIError(400, f"labels: {label!r} is not a label (1-128 characters)")
@@ -366,7 +362,7 @@ class IssuesService:
             assignments = ", ".join(f"{name} = ?" for name in changed)
             await self.db.execute(
                 f"UPDATE issues SET {assignments}, updated_at = ? WHERE id = ?",
-                [*(changes[name] for name in changed), self._now(), issue_id],
+                [*(changes[name] for name in changed), self.kernel.clock.stored_now(), issue_id],
             )
             for name in changed:
                 self._emit(issue_id, name)
@@ -378,7 +374,7 @@ class IssuesService:
         """Close (``closed``) or reopen (``open``); a no-op when already there. True if changed."""
         if self.hub.active():
             return await self.hub.set_status(issue_id, status)
-        now = self._now()
+        now = self.kernel.clock.stored_now()
         if status == "closed":
             sql = (
                 "UPDATE issues SET status = 'closed', closed_at = ?, updated_at = ? "
@@ -427,7 +423,7 @@ class IssuesService:
             await self._require(issue_id, lock=True)
             comment_id = await self.db.insert(
                 store.INSERT_COMMENT,
-                [issue_id, data.content, self._now(), str(uuid.uuid4()), data.author, data.kind, trigger_type, context],
+                [issue_id, data.content, self.kernel.clock.stored_now(), str(uuid.uuid4()), data.author, data.kind, trigger_type, context],
             )
             self._emit(issue_id, "comments")
         self.search.written()
