@@ -42,10 +42,19 @@ _.last_row
 _.dashboard_started
 _.dashboard_event_cursor
 
+# kept for whoever reads them while debugging: the command of a GitError, whether the hub
+# watcher has filesystem notifications attached, which uuids a hub scan found on disk
+_.args_
+_.watching
+_.uuids_on_disk
+
 # Protocol classes documenting the services other plugins call (plugins/*/contract.py)
 _.AgentsServiceContract
 _.OrchestratorAPI
 _.SessionsAPI
 _.UsageAPI
+_.IssuesAPI
+_.LocksServiceContract
+_.get_milestone  # IssuesAPI: the contract other plugins call
 _.Decomposer
 _.Launcher

@@ -256,7 +256,7 @@ def carry_section(old: str | None, new: str) -> str:
         start, end = f"<!-- bench.{name}: start -->", f"<!-- bench.{name}: end -->"
         pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
         section = found.group(0)
-        new = pattern.sub(lambda _: section, new) if pattern.search(new) else new.rstrip("\n") + "\n\n" + section + "\n"
+        new = pattern.sub(lambda _, section=section: section, new) if pattern.search(new) else new.rstrip("\n") + "\n\n" + section + "\n"
     return new
 
 

@@ -170,7 +170,6 @@ class Compaction:
 
     state: Checkpoint
     files: dict[str, bytes | None] = field(default_factory=dict)
-    events_processed: int = 0
 
     def holder(self, issue_id: int) -> str | None:
         """Who holds ``issue_id`` after the compaction."""
@@ -241,7 +240,6 @@ def compact(hub: Path, state: Checkpoint, logs: dict[str, str], now_ns: int) -> 
             })
     result.files[STATE_FILE] = state.serialise()
     result.files[SKEW_FILE] = _skew_file(hub)
-    result.events_processed = len(events)
     return result
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from . import compaction
-from .compaction import Checkpoint, log_path, lock_path
+from .compaction import Checkpoint, lock_path, log_path
 from .eventlog import (
     HubFormatError,
     datetime_from_ns,

@@ -13,8 +13,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kernel.timeutil import to_api
-
 from .checkout import BranchUpdate
 
 
@@ -210,7 +208,3 @@ def _update(update: BranchUpdate | None) -> dict[str, Any] | None:
     return asdict(update)
 
 
-def contact_dict(contact: RemoteContact) -> dict[str, Any]:
-    data = asdict(contact)
-    data["at"] = to_api(contact.at)
-    return data

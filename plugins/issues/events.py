@@ -21,17 +21,3 @@ class IssueUpdated(Event):
     field: str
 
 
-#: Every ``field`` value an :class:`IssueUpdated` may carry.
-FIELDS = (
-    "created",
-    "title",
-    "description",
-    "priority",
-    "status",
-    "deleted",
-    "subissues",
-    "comments",
-    "labels",
-    "blockers",
-    "milestone",
-)

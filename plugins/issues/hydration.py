@@ -220,7 +220,7 @@ def _touched(old: Rows, new: Rows) -> set[str]:
     for pair in old.labels ^ new.labels:
         ids_old.add(pair[0])
         ids_new.add(pair[0])
-    for blocker, blocked in (old.dependencies ^ new.dependencies) | {
+    for _blocker, blocked in (old.dependencies ^ new.dependencies) | {
             d for d in old.dependencies | new.dependencies if d[0] in renamed}:
         ids_old.add(blocked)
         ids_new.add(blocked)
@@ -233,7 +233,7 @@ def _touched(old: Rows, new: Rows) -> set[str]:
                 ids_new.add(row[0])
     changed_ms = {m for m in set(old.milestones) | set(new.milestones)
                   if (old.milestones.get(m) or (None,))[0] != (new.milestones.get(m) or (None,))[0]}
-    for milestone, issue_id in (old.milestone_issues ^ new.milestone_issues) | {
+    for _milestone, issue_id in (old.milestone_issues ^ new.milestone_issues) | {
             p for p in old.milestone_issues | new.milestone_issues if p[0] in changed_ms}:
         ids_old.add(issue_id)
         ids_new.add(issue_id)
@@ -254,7 +254,7 @@ def _by_uuid(rows: Rows, only: set[str]) -> dict[str, dict[str, Any]]:
             "status": (row[3], row[9]), "comments": [], "labels": set(), "blockers": set(),
             "milestone": set(), "subissues": set(),
         }
-    for issue_id, row in rows.issues.items():
+    for row in rows.issues.values():
         if row[5] in mine:
             view[uuid_of[row[5]]]["subissues"].add(row[0])
     for comment in rows.comments.values():

@@ -33,7 +33,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kernel.api import APIError
-
 from plugins.hub import HubOwner
 from plugins.hub.eventlog import HubFormatError
 from plugins.hub.lockwrite import CLI_AGENT_ID, HeldByOther, LockWrite, claim, release

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from quart import Blueprint
 
 from kernel.api import APIError, NotFound, error_responses, json_body, json_response, responds
-
 from plugins.hub import is_valid_agent_id
 
 from .schemas import ClaimIn, LockConflict, LockEntry, LockList, ReleaseIn, ReleaseOut, RescanResult

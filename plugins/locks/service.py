@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from kernel.api import APIError, Conflict, NotFound
 from kernel.timeutil import parse, to_api, to_db
-
 from plugins.hub import (
     Lock,
     LockStaleness,

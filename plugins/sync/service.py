@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from kernel.api import APIError
-
 from plugins.hub import HUB_BRANCH, HubOwner, RemoteContact, get_hub
 
 from .config import SyncConfig

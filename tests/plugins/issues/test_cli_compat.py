@@ -4,8 +4,8 @@ writes is what the CLI expects to read (checked with plain sqlite3, as the CLI w
 from __future__ import annotations
 
 import re
-import time
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 

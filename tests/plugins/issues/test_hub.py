@@ -10,15 +10,13 @@ import json
 import logging
 import re
 import signal
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import sqlite3
 
 import httpx
 import pytest
 
-from tests.support import BACKENDS
 from tests.plugins.agents.hubbuilder import Hub
 from tests.plugins.issues.clihub import CliIssues, cli_hydrate
 from tests.plugins.sync.conftest import (  # noqa: F401  (fixtures)
@@ -30,7 +28,7 @@ from tests.plugins.sync.conftest import (  # noqa: F401  (fixtures)
     server_a_factory,
     write_server_toml,
 )
-from tests.support import LiveServer, git, open_ws, receive_json
+from tests.support import BACKENDS, LiveServer, git, open_ws, receive_json
 
 T0 = datetime(2026, 3, 10, 3, 15, tzinfo=UTC)
 COMMIT_MESSAGE = re.compile(r"^(?P<agent>[A-Za-z0-9_-]+): (?P<what>.+) at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,6 @@ import httpx
 import pytest
 
 from kernel.timeutil import Clock, parse
-from tests.support import BACKENDS
 from tests.plugins.agents.conftest import T0, assert_no_pending_events
 from tests.plugins.agents.hubbuilder import Hub
 from tests.plugins.sync.conftest import (  # noqa: F401  (fixtures)
@@ -29,7 +29,7 @@ from tests.plugins.sync.conftest import (  # noqa: F401  (fixtures)
     remote,
     server_a_factory,
 )
-from tests.support import git, open_ws, receive_until
+from tests.support import BACKENDS, git, open_ws, receive_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -275,7 +275,7 @@ async def test_offline_claims_are_committed_locally_and_pushed_later(app_factory
     assert re.fullmatch(f"agent-b: claim lock on #1 at {SUBJECT_TIME}",
                         git_out(hub_path(repo), "log", "-1", "--format=%s"))
     assert clean(repo)
-    with pytest.raises(Exception):
+    with pytest.raises(subprocess.CalledProcessError):  # not on the remote
         remote.show(f"locks/{issue}.json")
 
     git(repo, "remote", "set-url", "origin", str(remote.path))
