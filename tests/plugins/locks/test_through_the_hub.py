@@ -107,8 +107,9 @@ async def test_v2_claims_through_either_api_exclude_each_other(app_factory, repo
                                                                 server_a_factory):
     clock_b = Clock()
     a, b = await two_v2_machines(app_factory, server_a_factory, clock_b)
-    issue_a, issue_b = await new_issue(a), await new_issue(b)
-    assert issue_a == issue_b == 1  # the same display id on both machines
+    issue_a = await new_issue(a)  # written through A's hub, pushed
+    assert (await b.call("POST", "/sync/fetch"))[0] == 200
+    assert issue_a == 1 and (await b.call("GET", f"/issues/{issue_a}"))[0] == 200  # B sees it by the same id
 
     status, lock = await call(a, "POST", "/locks/1/claim", {"agent_id": "agent-a", "branch": "feature/x"})
     assert status == 201, lock
@@ -168,7 +169,10 @@ async def test_v2_claims_through_either_api_exclude_each_other(app_factory, repo
     status, body = await call(b, "POST", "/locks/1/steal", {"agent_id": "agent-c"})
     assert status == 200, body
     assert (body["agent_id"], body["hub"]["pushed"]) == ("agent-c", True)
-    assert re.fullmatch(f"agent-c: claim lock on #1 at {SUBJECT_TIME}", remote.log()[0])
+    # the steal's claim, then the issue comment the locks plugin writes about it (through the hub too)
+    claim, comment = remote.log()[1], remote.log()[0]
+    assert re.fullmatch(f"agent-c: claim lock on #1 at {SUBJECT_TIME}", claim)
+    assert re.fullmatch(f"crosslink-server-[\\w-]+: comment on issue #1 at {SUBJECT_TIME}", comment)
     assert json.loads(remote.show("locks/1.json"))["agent_id"] == "agent-c"
     assert json.loads(remote.show("checkpoint/state.json"))["locks"]["1"]["agent_id"] == "agent-c"
     assert remote.show("agents/agent-b/events.log") == ""  # the stale holder's compacted events pruned
@@ -187,6 +191,7 @@ async def test_a_v1_lock_written_by_the_cli_refuses_an_api_claim_and_the_reverse
     issue = await new_issue(b)
 
     # machine A's CLI claims and pushes; B's claim (which fetches first) is refused
+    git(cli.path, "pull", "-q", "--rebase", "origin", "crosslink/hub")  # the server's issue file
     cli.heartbeat_v1("cli-agent", T0)
     cli.lock_v1(issue, "cli-agent", T0 - timedelta(minutes=1), branch="feature/cli")
     git(cli.path, "push", "-q", "origin", "crosslink/hub")
@@ -215,8 +220,12 @@ async def test_a_v1_lock_written_by_the_cli_refuses_an_api_claim_and_the_reverse
         '      "claimed_at": "2026-03-10T03:15:00Z",\n      "signed_by": "api-agent"\n    }\n  },\n'
         '  "settings": {\n    "stale_lock_timeout_minutes": 60\n  }\n}'
     )
-    assert git_out(remote.path, "ls-tree", "-r", "--name-only", "refs/heads/crosslink/hub").splitlines() == [
-        "heartbeats/cli-agent.json", "locks.json", "meta/counters.json"]  # no V2 files on a V1 hub
+    files = git_out(remote.path, "ls-tree", "-r", "--name-only", "refs/heads/crosslink/hub").splitlines()
+    assert {"heartbeats/cli-agent.json", "locks.json", "meta/counters.json"} <= set(files)
+    # no V2 files on a V1 hub: the server's issue is a flat issues/<uuid>.json, as V1 has it
+    assert not [f for f in files if f.startswith(("agents/", "checkpoint/", "locks/", "meta/version"))], files
+    assert [f for f in files if f.startswith("issues/")] and all(
+        f.count("/") == 1 and f.endswith(".json") for f in files if f.startswith("issues/"))
 
     # machine A's CLI sees the server's lock after its fetch, as its own read of locks.json
     pull(machine_a)
