@@ -471,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-sizes", metavar="SIZES",
                         help="comma-separated sizes also measured on PostgreSQL (full: 100000; 'none': none)")
     parser.add_argument("--runs", type=int, help="runs per measurement (full: 3)")
+    parser.add_argument("--no-extras", action="store_true", help="skip the orchestrator and usage sections")
     parser.add_argument("--seconds", type=float, help="seconds per latency run (full: 5; throughput runs twice that)")
     parser.add_argument("--render", type=Path, metavar="RESULTS_JSON",
                         help="measure nothing: write the report of an earlier run again (e.g. after editing "
@@ -493,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     plan["postgres_sizes"] = [n for n in plan["postgres_sizes"] if n in plan["sizes"]]
     if args.runs:
         plan["runs"] = args.runs
+    plan["extras"] = not args.no_extras
     if args.seconds:
         plan["latency_s"], plan["throughput_s"] = args.seconds, 2 * args.seconds
     if plan["postgres_sizes"]:
@@ -524,12 +526,14 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     try:
         bench.startup_without_data()
-        bench.guarded(bench.orchestrator)
+        if plan.get("extras", True):
+            bench.guarded(bench.orchestrator)
         if plan["servers"]:
             bench.server_comparison()
         for n in plan["sizes"]:
             bench.size(n)
-        bench.guarded(bench.usage)
+        if plan.get("extras", True):
+            bench.guarded(bench.usage)
     finally:
         results.conditions["load_after"] = load_average()
         results.conditions["failures"] = bench.failures
