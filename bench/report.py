@@ -395,6 +395,13 @@ METHOD = """
   of 5,000 issues (each blocks the next), "the chain's first issue is blocked by its last" is refused
   as a cycle after walking the whole chain, and "one of the first 10 is blocked by <an unrelated
   issue>" walks the rest of the chain, finds no cycle and inserts the edge.
+* **PostgreSQL** (`--postgres URL`, default `postgres://postgres@127.0.0.1:5432`; `--postgres-sizes`,
+  full run: 100k). The generated SQLite data is copied once into a scratch database with
+  `crosslink db copy` (migrations, rows, the search indexes) and `VACUUM ANALYZE`d; each server run
+  (`crosslink serve --db postgres://...`) gets a fresh copy of it (`CREATE DATABASE ... TEMPLATE`),
+  and the same scenarios run against it; the tables show its figures beside SQLite's. PostgreSQL runs
+  on the same two cores, unpinned (it is another process the server waits for), with its default
+  settings (`fsync` on).
 * **Writes** run after the reads, each write scenario on a server started on a fresh copy of the
   generated database (a create run adds tens of thousands of issues). After the create runs, the
   first search is timed: the issues plugin takes the queued rows into its search index first.
@@ -418,7 +425,9 @@ METHOD = """
   mixed RFC 3339 spellings, so the edges are ragged), one agent's month; the newest page and one
   agent's week; a single record and batches of 100.
 * **Start-up and memory.** Cold start: from spawning `crosslink serve` to the first 200 on
-  `/api/v1/health`, polled every 2 ms (operating system caches warm). Resident memory: `VmRSS` of the
+  `/api/v1/health`, polled every 2 ms (operating system caches warm), also given as a ratio to the
+  cold start of the bare Quart hello app measured the same way in the same run (`python -m
+  bench.apps hello`: Python, Quart and uvicorn imported, nothing else). Resident memory: `VmRSS` of the
   server process, idle (a new repository, after start-up and a few health checks) and after the whole
   workload on the generated data.
 """
