@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_VERSION := $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 
-.PHONY: install install-test serve test lint smoke-newest postgres browser bench-smoke bench bench-dashboard clean
+.PHONY: install install-test serve test lint smoke-newest postgres browser bench-smoke bench bench-scale bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ bench: $(BIN)/python
 ## The benchmark suite's smoke run (seconds): tiny data, each measurement once, no wrk needed
 bench-smoke: install-test
 	$(BIN)/python -m bench --smoke $(BENCH_ARGS)
+
+## The scale curve: 10k, 100k and 1M issues, p50/p99 and growth per 10x (BENCH_ARGS='--sizes 10000,100000')
+bench-scale: $(BIN)/python
+	$(PIP) install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.scale $(BENCH_ARGS)
 
 ## The dashboard's page times (server and client) on a generated 100k-issue repository
 bench-dashboard: install-test

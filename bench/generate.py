@@ -198,12 +198,12 @@ SEARCH_BANDS = {"common": 0.10, "medium": 0.01, "rare": 0.001}
 
 async def search_words(db, candidates: list[str], n: int, per_band: int = 10) -> dict[str, list[str]]:
     """The candidates whose match counts come closest to each band (counted in the FTS index)."""
-    from plugins.issues.search import FTS_TABLE, fts_phrase
+    from plugins.issues.search import FTS_TABLE, fold, fts_phrase
 
     counts = {}
     for word in candidates:
         counts[word] = await db.fetch_value(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?",
-                                            [fts_phrase(word)])
+                                            [fts_phrase(fold(word))])
     chosen = {}
     for band, share in SEARCH_BANDS.items():
         target = max(1.0, share * n)

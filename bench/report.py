@@ -254,24 +254,61 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
                        f"({data['insert_s']:.1f} s inserting, {data['index_s']:.1f} s indexing for search), "
                        f"database {data['db_mib']:,.0f} MiB.")
             out.append("")
+        def pg(r: Row, size: int = size) -> Row | None:
+            return results.find("pg:" + r.section, size, r.name)
+
         through = [r for r in results.rows if r.size == size and r.section in ("ceiling", "throughput")]
         if through:
-            out.append(_table(["throughput", "request", "req/s", "of hello", "p50 ms", "p99 ms", "runs (req/s)"], [
-                [r.name + flaws(r), f"`{r.detail}`", num(r.figures["rps"]),
-                 f"{r.figures['ratio'] * 100:.0f} %" if "ratio" in r.figures else "100 %",
-                 num(r.figures["p50_ms"]), num(r.figures["p99_ms"]),
-                 " / ".join(f"{x:,}" for x in r.figures["runs_rps"])] for r in through]))
+            on_pg = any(pg(r) for r in through)
+            headers = ["throughput", "request", "req/s", "of hello", "p50 ms", "p99 ms", "runs (req/s)"]
+            if on_pg:
+                headers += ["PostgreSQL req/s", "of hello", "p50 ms", "p99 ms"]
+            table = []
+            for r in through:
+                line = [r.name + flaws(r), f"`{r.detail}`", num(r.figures["rps"]),
+                        f"{r.figures['ratio'] * 100:.0f} %" if "ratio" in r.figures else "100 %",
+                        num(r.figures["p50_ms"]), num(r.figures["p99_ms"]),
+                        " / ".join(f"{x:,}" for x in r.figures["runs_rps"])]
+                if on_pg:
+                    other = pg(r) or (r if r.section == "ceiling" else None)
+                    line += ["-"] * 4 if other is None else [
+                        num(other.figures["rps"]) + flaws(other),
+                        f"{other.figures['ratio'] * 100:.0f} %" if "ratio" in other.figures else "100 %",
+                        num(other.figures["p50_ms"]), num(other.figures["p99_ms"])]
+                table.append(line)
+            out.append(_table(headers, table))
             out.append("")
         lat = [r for r in results.rows if r.size == size and r.section == "latency"]
         if lat:
-            out.append(_table(["latency (1 connection)", "request", "p50 ms", "p99 ms", "req/s", "runs (p50 ms)"], [
-                [r.name + flaws(r), f"`{r.detail}`", num(r.figures["p50_ms"]), num(r.figures["p99_ms"]), num(r.figures["rps"]),
-                 " / ".join("-" if x is None else f"{x:g}" for x in r.figures["runs_p50_ms"])] for r in lat]))
+            on_pg = any(pg(r) for r in lat)
+            headers = ["latency (1 connection)", "request", "p50 ms", "p99 ms", "req/s", "runs (p50 ms)"]
+            if on_pg:
+                headers += ["PostgreSQL p50 ms", "p99 ms", "runs (p50 ms)"]
+            table = []
+            for r in lat:
+                line = [r.name + flaws(r), f"`{r.detail}`", num(r.figures["p50_ms"]), num(r.figures["p99_ms"]),
+                        num(r.figures["rps"]), " / ".join("-" if x is None else f"{x:g}" for x in r.figures["runs_p50_ms"])]
+                if on_pg:
+                    other = pg(r)
+                    line += ["-"] * 3 if other is None else [
+                        num(other.figures["p50_ms"]) + flaws(other), num(other.figures["p99_ms"]),
+                        " / ".join("-" if x is None else f"{x:g}" for x in other.figures["runs_p50_ms"])]
+                table.append(line)
+            out.append(_table(headers, table))
             out.append("")
-        other = [r for r in results.rows if r.size == size and r.section in ("fan-out", "index", "startup", "memory")]
+        sections = ("fan-out", "index", "startup", "memory")
+        other = [r for r in results.rows if r.size == size and r.section in sections]
+        other += [r for r in results.rows if r.size == size and r.section in tuple("pg:" + x for x in sections)]
         if other:
+            copied = results.data.get(f"pg-{size}", {}).get("copy_s")
+            if copied is not None:
+                out.append(f"PostgreSQL: the same data copied in with `crosslink db copy` ({copied:.0f} s, "
+                           "indexes and `VACUUM ANALYZE` included), a fresh copy of it (`CREATE DATABASE ... "
+                           "TEMPLATE`) for each server run.")
+                out.append("")
             out.append(_table(["measurement", "figures", "how"], [
-                [r.name, _describe(r), r.detail] for r in other]))
+                [r.name + (" (PostgreSQL)" if r.section.startswith("pg:") else ""), _describe(r), r.detail]
+                for r in other]))
     orchestrating = [r for r in results.rows if r.section == "orchestrator"]
     if orchestrating:
         out += ["", "## Orchestrator scheduling", ""]
@@ -313,20 +350,23 @@ def flaws(row: Row) -> str:
 
 
 def _describe(row: Row) -> str:
+    section = row.section.removeprefix("pg:")
     f = row.figures
-    if row.section == "fan-out":
+    if section == "fan-out":
         return (f"response → last delivery p50 {num(f['last_p50_ms'])} ms, p99 {num(f['last_p99_ms'])} ms; "
                 f"response → each delivery p50 {num(f['each_p50_ms'])} ms, p99 {num(f['each_p99_ms'])} ms; "
                 f"request sent → last delivery p50 {num(f['post_to_all_p50_ms'])} ms; "
                 f"{f['missing']} missing; {f['rounds']} rounds × {f['runs']} runs")
-    if row.section == "index":
+    if section == "index":
         return f"{num(f['seconds'])} s (HTTP {f['status']}) with {f['queued']:,} new issues queued for the index"
-    if row.section == "orchestrator":
+    if section == "orchestrator":
         return (f"{num(f['wall_s'])} s in all: {num(f['per_stage_ms'])} ms per stage, {num(f['overhead_ms'])} ms beyond "
                 f"the commands' own {num(f['command_ms'])} ms (creating the tracking issues {num(f['setup_ms'])} ms); "
                 f"server CPU {num(f['server_cpu_ms'])} ms per stage")
-    if row.section == "startup":
-        return f"median {num(f['started_s'] * 1000)} ms (runs: {', '.join(f'{x * 1000:.0f}' for x in f['runs'])} ms)"
+    if section == "startup":
+        ratio = f" = {f['ratio']:.2f}× a bare Quart app's" if f.get("ratio") not in (None, 1.0) else ""
+        return (f"median {num(f['started_s'] * 1000)} ms{ratio} (runs: "
+                f"{', '.join(f'{x * 1000:.0f}' for x in f['runs'])} ms)")
     return f"RSS {num(f['rss_mb'])} MB (peak {num(f['peak_mb'])} MB)"
 
 
@@ -355,6 +395,13 @@ METHOD = """
   of 5,000 issues (each blocks the next), "the chain's first issue is blocked by its last" is refused
   as a cycle after walking the whole chain, and "one of the first 10 is blocked by <an unrelated
   issue>" walks the rest of the chain, finds no cycle and inserts the edge.
+* **PostgreSQL** (`--postgres URL`, default `postgres://postgres@127.0.0.1:5432`; `--postgres-sizes`,
+  full run: 100k). The generated SQLite data is copied once into a scratch database with
+  `crosslink db copy` (migrations, rows, the search indexes) and `VACUUM ANALYZE`d; each server run
+  (`crosslink serve --db postgres://...`) gets a fresh copy of it (`CREATE DATABASE ... TEMPLATE`),
+  and the same scenarios run against it; the tables show its figures beside SQLite's. PostgreSQL runs
+  on the same two cores, unpinned (it is another process the server waits for), with its default
+  settings (`fsync` on).
 * **Writes** run after the reads, each write scenario on a server started on a fresh copy of the
   generated database (a create run adds tens of thousands of issues). After the create runs, the
   first search is timed: the issues plugin takes the queued rows into its search index first.
@@ -378,7 +425,9 @@ METHOD = """
   mixed RFC 3339 spellings, so the edges are ragged), one agent's month; the newest page and one
   agent's week; a single record and batches of 100.
 * **Start-up and memory.** Cold start: from spawning `crosslink serve` to the first 200 on
-  `/api/v1/health`, polled every 2 ms (operating system caches warm). Resident memory: `VmRSS` of the
+  `/api/v1/health`, polled every 2 ms (operating system caches warm), also given as a ratio to the
+  cold start of the bare Quart hello app measured the same way in the same run (`python -m
+  bench.apps hello`: Python, Quart and uvicorn imported, nothing else). Resident memory: `VmRSS` of the
   server process, idle (a new repository, after start-up and a few health checks) and after the whole
   workload on the generated data.
 """

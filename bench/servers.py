@@ -116,11 +116,13 @@ def start(name: str, command: list[str], port: int, log: Path, *, cpu: int | Non
         time.sleep(poll)
 
 
-def crosslink(repo: Path, log: Path, *, cpu: int | None = 0, port: int | None = None) -> Server:
-    """``crosslink serve`` on ``repo`` (built-in plugins only), as users run it."""
+def crosslink(repo: Path, log: Path, *, cpu: int | None = 0, port: int | None = None,
+              db: str | None = None) -> Server:
+    """``crosslink serve`` on ``repo`` (built-in plugins only), as users run it; ``db``: a
+    PostgreSQL URL to serve instead of the repository's SQLite file."""
     port = port or free_port()
     command = [str(BIN / "crosslink"), "serve", "--repo", str(repo), "--port", str(port),
-               "--no-autoload", "--log-level", "warning"]
+               "--no-autoload", "--log-level", "warning", *(["--db", db] if db else [])]
     return start("crosslink", command, port, log, cpu=cpu)
 
 

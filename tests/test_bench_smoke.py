@@ -128,3 +128,29 @@ def test_hub_section_is_kept_when_the_main_report_is_rewritten():
     old = replace_section("# Benchmarks\n\nold tables\n", section)
     new = carry_section(old, "# Benchmarks\n\nnew tables\n")
     assert new.startswith("# Benchmarks\n\nnew tables") and new.count(SECTION_START) == 1 and "figures" in new
+
+
+def test_smoke_mode_on_postgresql_too():
+    """``--postgres-sizes``: the same scenarios on the data copied into a scratch PostgreSQL
+    database, side by side in the table (the ``pg:`` rows)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MAKELEVEL", None)
+    done = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--postgres-sizes", "300"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for name in ("pg:latency", "pg:throughput", "pg:startup", "search, medium word p50 at 300, PostgreSQL"):
+        assert name in done.stdout, f"{name!r} missing from the table:\n{done.stdout[-3000:]}"
+
+
+def test_scale_growth_and_sections():
+    """The scale report's arithmetic and its BENCHMARKS.md section (kept by a main-report rewrite)."""
+    from bench.scale import SECTION_START, carry_section, growth, table, write_section
+
+    assert growth([10, 100, 1000], [1.0, 2.0, 8.0]) == [None, 2.0, 4.0]
+    assert growth([10_000, 1_000_000], [1.0, 4.0]) == [None, 2.0]  # 100×: 2× per 10×
+    text = table([10, 100], {10: {"ready": {"p50_ms": 1.0, "p99_ms": 2.0}}, 100: {"ready": {"p50_ms": 3.0, "p99_ms": 4.0}}},
+                 "SQLite")
+    assert "| ready | 1.00 | 2.00 | 3.00 | 4.00 | **3.00×** |" in text
+    doc = write_section("# Benchmarks\n", "## Scale\nfigures")
+    kept = carry_section(doc, "# Benchmarks\n\nnew tables\n")
+    assert kept.count(SECTION_START) == 1 and "figures" in kept and "new tables" in kept

@@ -56,13 +56,12 @@ def crosslink_register_blueprints(kernel):
 
 @hookimpl
 async def crosslink_startup(kernel):
-    """Register SQL helpers; check the search index (repair lost triggers, index what is queued);
-    on a hub repository hydrate from the hub (repairing a crash between a hub commit and its
-    hydration), and follow the hub through its owner's notifications."""
+    """Register SQL helpers (``server_fold``); check the search index (repair lost triggers,
+    index what is queued); on a hub repository hydrate from the hub (repairing a crash between a
+    hub commit and its hydration), and follow the hub through its owner's notifications."""
     issues = kernel.services.require("issues")
     issues.counts.size = kernel.plugin_config("issues").count_cache_size
     await kernel.db.register_sqlite_function(FOLD_FUNCTION, 1, fold)
-    await issues.search.warm_up()
     await issues.search.start()
     await issues.hub.startup()
     from plugins.hub import get_hub

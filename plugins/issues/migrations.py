@@ -47,4 +47,7 @@ MIGRATIONS = [
         postgres=[LABEL_ISSUE_INDEX, DROP_LABEL_INDEX],
     ),
     Migration("0004_search_merge_in_background", sqlite=_sqlite_merge_in_background),
+    # search folds case and diacritics: SQLite rebuilds its index over the folded text (the old
+    # one is dropped, every issue queued), PostgreSQL gets server_fold() and indexes on it
+    Migration("0005_folded_search", sqlite=_sqlite_search, postgres=_postgres_search),
 ]

@@ -1,8 +1,8 @@
 """Knowledge search with the crosslink CLI's semantics (``KnowledgeManager::search_content``).
 
-1. The query is lower-cased and split on whitespace into terms; no terms, no results.
+1. The query is folded and split on whitespace into terms; no terms, no results.
 2. Pages are visited in file-name order. A page's ``term_hits`` is how many of the terms occur
-   anywhere in it (lower-cased); pages with none are skipped.
+   anywhere in it (folded); pages with none are skipped.
 3. Matching lines are the lines containing any term, front matter included.
 4. Matching line indices are grouped: an index joins the current group when
    ``idx <= last + 2*context + 1``.
@@ -11,11 +11,18 @@
    ``last + context``, clamped to the file.
 6. Pages are ordered by ``term_hits``, most first; ties keep file-name order (a stable sort).
    Groups keep line order within a page.
+
+"Folded" is where this server goes further than the CLI, which lower-cases: case and
+diacritics are folded away on both sides (:func:`kernel.textfold.fold`, the same folding as the
+issue search), so ``ecole`` finds "École" and ``strasse`` finds "Straße"; lines are shown as
+written.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from kernel.textfold import fold
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,8 @@ class PageHits:
 
 
 def query_terms(query: str) -> list[str]:
-    """Lower-cased whitespace-separated terms, repeats kept (the CLI counts them)."""
-    return query.lower().split()
+    """Folded whitespace-separated terms, repeats kept (the CLI counts them)."""
+    return fold(query).split()
 
 
 def text_lines(text: str) -> list[str]:
@@ -72,7 +79,7 @@ def group_matches(indices: list[int], context: int) -> list[list[int]]:
 def search_page(slug: str, text: str, terms: list[str], context: int) -> PageHits | None:
     """The matches of ``terms`` in one page, or ``None`` when no term occurs in it."""
     lines = text_lines(text)
-    lowered = [line.lower() for line in lines]
+    lowered = [fold(line) for line in lines]
     present = {term for term in set(terms) if any(term in line for line in lowered)}
     if not present:
         return None
@@ -101,12 +108,12 @@ def coverage_score(page: PageHits, terms: list[str], title: str, query: str) -> 
     """A 0..1 score for the unified search.
 
     0.8 × the share of the query's distinct terms found in the page, plus 0.2 when the whole
-    query occurs in the page title (case-insensitive); a page titled exactly like the query
+    query occurs in the page title (folded); a page titled exactly like the query
     and containing every term scores 1.0.
     """
     distinct = len(set(terms)) or 1
     score = 0.8 * page.distinct_terms_matched / distinct
-    if query.lower() in title.lower():
+    if fold(query) in fold(title):
         score += 0.2
     return round(min(score, 1.0), 4)
 

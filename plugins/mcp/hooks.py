@@ -23,10 +23,10 @@ def crosslink_config_section():
 
 @hookimpl
 def crosslink_register_services(kernel, registry):
-    """Provide the ``mcp`` service (:class:`plugins.mcp.server.CrosslinkMcp`), after checking the
-    names of a ``tools = [...]`` list."""
+    """Provide the ``mcp`` service (:class:`plugins.mcp.service.McpService`: the MCP SDK is
+    imported on first use, not at start-up), after checking the names of a ``tools = [...]`` list."""
     from .config import McpConfig
-    from .server import CrosslinkMcp
+    from .service import McpService
     from .tools import TOOL_NAMES, unknown_tool_names
 
     config = kernel.plugin_config("mcp") or McpConfig()
@@ -35,7 +35,7 @@ def crosslink_register_services(kernel, registry):
         raise StartupError(
             f"[plugins.mcp] tools names unknown tool(s): {', '.join(unknown)}; known: {', '.join(sorted(TOOL_NAMES))}"
         )
-    registry.provide(SERVICE, CrosslinkMcp(kernel, config))
+    registry.provide(SERVICE, McpService(kernel, config))
 
 
 @hookimpl

@@ -8,7 +8,9 @@ The SDK's ``StreamableHTTPSessionManager`` must be running (``async with manager
 requests arrive. It runs in a long-running kernel worker, ``mcp-http``: the worker creates a
 manager, enters it and waits until the server stops; a manager can run only once, so a
 restarted worker makes a new one. A request that arrives before the manager runs waits for it
-(at most ``READY_TIMEOUT`` seconds, then 503). In the default stateless mode nothing is kept
+(at most ``READY_TIMEOUT`` seconds, then 503). The worker waits for the first request before it
+imports the SDK (in a thread, off the event loop) and starts the manager: a server that never
+gets an MCP request never pays for the SDK (about 25 MB, and more import time than Quart). In the default stateless mode nothing is kept
 between requests, so every instance of a team server answers every request the same way.
 """
 
@@ -21,8 +23,6 @@ from typing import TYPE_CHECKING, Any
 from kernel import Worker
 from kernel.errors import category
 from kernel.jsonutil import dumps
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
 
 from . import MOUNT
 
@@ -39,12 +39,21 @@ logging.getLogger("mcp.server.streamable_http_manager").addFilter(_RoutineManage
 
 if TYPE_CHECKING:
     from kernel import WorkerContext
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-    from .server import CrosslinkMcp
+    from .service import McpService
 
 WORKER = "mcp-http"
 #: Seconds a request waits for the session manager to be running before it is answered 503.
 READY_TIMEOUT = 10.0
+
+
+def _import_sdk(service: McpService) -> None:
+    """Import the SDK and build the tool table (in a thread: seconds on a busy machine)."""
+    import mcp.server.streamable_http_manager  # noqa: F401
+    import mcp.server.transport_security  # noqa: F401
+
+    service.app.listing  # noqa: B018 - the tool table and its schemas, built once
 
 
 async def _answer(send: Any, status: int, detail: str) -> None:
@@ -57,17 +66,25 @@ async def _answer(send: Any, status: int, detail: str) -> None:
 class McpEndpoint:
     """The ASGI application mounted at ``/mcp``, and the worker that runs its session manager."""
 
-    def __init__(self, mcp: CrosslinkMcp, max_body: int) -> None:
+    def __init__(self, mcp: McpService, max_body: int) -> None:
         self.mcp = mcp
         self.max_body = max_body
         self._manager: StreamableHTTPSessionManager | None = None
         self._ready = asyncio.Event()
+        self._wanted = False  # a request has arrived: the worker starts the manager
 
     def worker(self) -> Worker:
         """The ``mcp-http`` worker that keeps the session manager running."""
         return Worker(WORKER, self._serve, description="Runs the MCP streamable HTTP session manager of /mcp")
 
     async def _serve(self, ctx: WorkerContext) -> None:
+        while not self._wanted:  # until the first request (kernel.workers.wake) or shutdown
+            if not await ctx.sleep(None):
+                return
+        await asyncio.to_thread(_import_sdk, self.mcp)
+        from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+        from mcp.server.transport_security import TransportSecuritySettings
+
         stateless = self.mcp.config.stateless
         manager = StreamableHTTPSessionManager(
             app=self.mcp.server(),
@@ -92,6 +109,9 @@ class McpEndpoint:
             return
         manager = self._manager
         if manager is None:
+            if not self._wanted:
+                self._wanted = True
+                self.mcp.kernel.workers.wake(WORKER)
             try:
                 await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT)
             except TimeoutError:

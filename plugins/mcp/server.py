@@ -29,7 +29,6 @@ from mcp.server.lowlevel import Server
 
 from . import resources
 from .arguments import input_schema
-from .http import McpEndpoint
 from .tools import Caller, ToolCall, ToolSpec, selected_tools
 
 if TYPE_CHECKING:
@@ -65,8 +64,9 @@ def describe_tool(tool: ToolSpec) -> types.Tool:
 
 
 class CrosslinkMcp:
-    """The tools and resources of one application, and the SDK servers that offer them; also
-    the ``mcp`` service (``crosslink mcp`` serves it over stdio in-process).
+    """The tools and resources of one application, and the SDK servers that offer them, built by
+    the ``mcp`` service on first use (:mod:`plugins.mcp.service`; ``crosslink mcp`` serves it
+    over stdio in-process).
 
     The tool set is worked out on first use, once every plugin has provided its services.
     """
@@ -74,8 +74,6 @@ class CrosslinkMcp:
     def __init__(self, kernel: Kernel, config: McpConfig) -> None:
         self.kernel = kernel
         self.config = config
-        #: The ASGI application of ``/mcp`` and its worker.
-        self.endpoint = McpEndpoint(self, kernel.settings.max_body_bytes)
 
     @cached_property
     def tools(self) -> dict[str, ToolSpec]:

@@ -95,11 +95,12 @@ async def test_the_label_filter_answers_exactly_with_every_other_filter(api, lab
         assert await page(api, limit=0, **query) == ([], len(expected)), query
 
 
-@pytest.mark.parametrize("text", ["report", "re", "ö"])
+@pytest.mark.parametrize("text", ["report", "re", "ß"])
 async def test_search_pages_and_totals_at_every_offset(api, text):
     ids = [await api.create(f"Report {n}", description="Größe" if n % 2 else None) for n in range(7)]
     await api.comment(ids[3], "a remark about the REPORT")
-    expected = [i for i in reversed(ids) if text in f"report {ids.index(i)}" or (text == "ö" and ids.index(i) % 2)]
+    # "ß" folds to "ss": in Größe only
+    expected = [i for i in reversed(ids) if text in f"report {ids.index(i)}" or (text == "ß" and ids.index(i) % 2)]
     assert await page(api, search=text) == (expected, len(expected))
     for limit, offset in ((0, 0), (1, 0), (3, 2), (3, 5), (5, 6), (2, len(expected)), (2, len(expected) + 4)):
         assert await page(api, search=text, limit=limit, offset=offset) == (

@@ -114,7 +114,7 @@ async def test_the_servers_own_writes_are_taken_into_the_index_soon(api):
     db = sqlite3.connect(path)
     try:
         found = db.execute(
-            "SELECT rowid FROM server_issue_search WHERE server_issue_search MATCH '\"remark\"'"
+            "SELECT rowid FROM server_issue_fold_search WHERE server_issue_fold_search MATCH '\"remark\"'"
         ).fetchall()
     finally:
         db.close()
@@ -134,8 +134,8 @@ async def test_index_segments_are_merged_by_the_drain_not_inside_writes(api):
         await search.drain()  # one drain, one segment, then the merges
     db = sqlite3.connect(path)
     try:
-        automerge = db.execute("SELECT v FROM server_issue_search_config WHERE k = 'automerge'").fetchone()
-        segments = db.execute("SELECT count(DISTINCT segid) FROM server_issue_search_idx").fetchone()[0]
+        automerge = db.execute("SELECT v FROM server_issue_fold_search_config WHERE k = 'automerge'").fetchone()
+        segments = db.execute("SELECT count(DISTINCT segid) FROM server_issue_fold_search_idx").fetchone()[0]
     finally:
         db.close()
     assert automerge == (0,)
