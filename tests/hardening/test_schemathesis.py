@@ -121,6 +121,6 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     assert failures_in(tmp_path / "schemathesis" / "junit.xml") == 0
     tested = re.search(r"Tested:\s+(\d+)", output)
     assert tested and int(tested.group(1)) == operations, output[-3000:]
-    assert operations > 10
+    assert operations >= 4
     server_log = live.text()
     assert "Traceback" not in server_log, server_log[-5000:]

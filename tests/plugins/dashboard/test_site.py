@@ -68,7 +68,7 @@ async def test_login_never_redirects_to_another_site(app_factory):
 async def test_the_startup_line_names_the_dashboard(app_factory):
     server = await app_factory()
     lines = await server.kernel._call_runtime("crosslink_startup_lines", kernel=server.kernel, base_url="http://h:1")
-    assert lines == [("dashboard", ["  Dashboard: http://h:1/"])]
+    assert dict(lines)["dashboard"] == ["  Dashboard: http://h:1/"]
 
 
 class BadPages:
