@@ -451,12 +451,10 @@ def render(path: Path, out: Path) -> int:
                       rows=[Row(**row) for row in saved["rows"]])
     verdicts = evaluate(results, targets(results.plan))
     print(console(results, verdicts))
-    from .hub import carry_section as carry_hub_section
-    from .scale import carry_section as carry_scale
-    from .sync import carry_section
+    from .sections import carry_sections
 
     old = out.read_text() if out.exists() else None
-    out.write_text(carry_scale(old, carry_hub_section(old, carry_section(old, markdown(results, verdicts)))))
+    out.write_text(carry_sections(old, markdown(results, verdicts)))
     print(f"wrote {out}")
     return 0
 
@@ -566,12 +564,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(results.rows)} measurements in {time.perf_counter() - began:.0f} s"
           + ("" if args.smoke else f"; logs and results.json in {workdir}"))
     if out:
-        from .hub import carry_section as carry_hub_section  # written by `python -m bench.hub`
-        from .scale import carry_section as carry_scale
-        from .sync import carry_section  # the hub sync section is written by `python -m bench.sync`
+        from .sections import carry_sections  # the sections `python -m bench.<module>` writes
 
         old = out.read_text() if out.exists() else None
-        out.write_text(carry_scale(old, carry_hub_section(old, carry_section(old, markdown(results, verdicts)))))
+        out.write_text(carry_sections(old, markdown(results, verdicts)))
         print(f"wrote {out}")
     if args.smoke:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -36,12 +35,12 @@ from pathlib import Path
 from statistics import median, quantiles
 
 from . import servers
+from .sections import markers, replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BENCHMARKS = ROOT / "BENCHMARKS.md"
-SECTION_START = "<!-- bench.hub: start -->"
-SECTION_END = "<!-- bench.hub: end -->"
+SECTION_START, SECTION_END = markers("hub")
 HUB = "crosslink/hub"
 
 
@@ -254,20 +253,8 @@ def markdown(rows: dict, shown: str, when: str, commit: str, load: str) -> str:
     ])
 
 
-def replace_section(text: str, section: str) -> str:
-    """``text`` with its hub section replaced by ``section`` (appended when it has none)."""
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.DOTALL)
-    if pattern.search(text):
-        return pattern.sub(lambda _: section, text)
-    return text.rstrip("\n") + "\n\n" + section + "\n"
 
 
-def carry_section(old: str | None, new: str) -> str:
-    """Keep the hub section of an earlier ``BENCHMARKS.md`` in a freshly written one."""
-    if not old:
-        return new
-    found = re.search(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), old, re.DOTALL)
-    return replace_section(new, found.group(0)) if found else new
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         commit = git(ROOT, "rev-parse", "--short", "HEAD").strip()
         section = markdown(rows, shown.strip(), when, commit, f"{load_before} / {load_average()}")
-        out.write_text(replace_section(out.read_text() if out.exists() else "", section))
+        out.write_text(replace_section(out.read_text() if out.exists() else "", "hub", section))
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "hub.json").write_text(json.dumps({"when": when, "commit": commit, "rows": rows}, indent=1))
         print(f"wrote {out}")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -31,13 +30,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import servers
+from .sections import markers, replace_section
 from .sync import figures, load_average
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BENCHMARKS = ROOT / "BENCHMARKS.md"
-SECTION_START = "<!-- bench.locks: start -->"
-SECTION_END = "<!-- bench.locks: end -->"
+SECTION_START, SECTION_END = markers("locks")
 HUB = "crosslink/hub"
 WORLDS = (("none", "no hub (database only)"), ("v1", "V1 hub (locks.json), bare remote"),
           ("v2", "V2 hub (lock events + compaction), bare remote"))
@@ -170,11 +169,6 @@ def markdown(rows: list[dict], command: str, when: str, commit: str, load: str) 
     return "\n".join(body)
 
 
-def replace_section(text: str, section: str) -> str:
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.DOTALL)
-    if pattern.search(text):
-        return pattern.sub(lambda _: section, text)
-    return text.rstrip("\n") + "\n\n" + section + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         commit = git(ROOT, "rev-parse", "--short", "HEAD").strip()
         section = markdown(rows, f"python -m bench.locks {shown}".strip(), when, commit,
                            f"{load_before} / {load_average()}")
-        out.write_text(replace_section(out.read_text() if out.exists() else "", section))
+        out.write_text(replace_section(out.read_text() if out.exists() else "", "locks", section))
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "locks.json").write_text(json.dumps({"when": when, "commit": commit, "rows": rows}, indent=1))
         print(f"wrote {out}")

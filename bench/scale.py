@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import re
 import shutil
 import sys
 import tempfile
@@ -27,11 +26,11 @@ from .__main__ import LOAD_CPU, SERVER_CPU, Bench, restore, scenarios
 from .generate import generate
 from .load import get
 from .report import Results, machine, num, size_name
+from .sections import markers, replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "BENCHMARKS.md"
-SECTION_START = "<!-- scale:start -->"
-SECTION_END = "<!-- scale:end -->"
+SECTION_START, SECTION_END = markers("scale")
 MEASURED = ("get by id", "ready", "blocked", "search, common word", "search, medium word", "search, rare word",
             "create issue", "add comment")
 #: The goal: no figure grows more than this per 10× of data.
@@ -100,19 +99,9 @@ def table(sizes: list[int], measured: dict[str, dict[int, dict]], label: str) ->
 
 def write_section(text: str, section: str) -> str:
     """``text`` with its scale section replaced by ``section`` (appended when absent)."""
-    block = f"{SECTION_START}\n{section.strip()}\n{SECTION_END}"
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.DOTALL)
-    if pattern.search(text):
-        return pattern.sub(lambda _: block, text)
-    return text.rstrip("\n") + "\n\n" + block + "\n"
+    return replace_section(text, "scale", f"{SECTION_START}\n{section.strip()}\n{SECTION_END}")
 
 
-def carry_section(old: str | None, new: str) -> str:
-    """Keep the scale section of an earlier ``BENCHMARKS.md`` in a freshly written one."""
-    if not old:
-        return new
-    found = re.search(re.escape(SECTION_START) + r"\n(.*?)\n" + re.escape(SECTION_END), old, re.DOTALL)
-    return write_section(new, found.group(1)) if found else new
 
 
 def main(argv: list[str] | None = None) -> int:

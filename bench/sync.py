@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -36,12 +35,12 @@ from pathlib import Path
 from statistics import median, quantiles
 
 from . import servers
+from .sections import markers, replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BENCHMARKS = ROOT / "BENCHMARKS.md"
-SECTION_START = "<!-- bench.sync: start -->"
-SECTION_END = "<!-- bench.sync: end -->"
+SECTION_START, SECTION_END = markers("sync")
 TARGET_RATIO = 1.5
 SERVER_CPU = None  # unpinned, like the bare git it is compared with (git runs as its child)
 HUB = "crosslink/hub"
@@ -234,30 +233,10 @@ def markdown(rows: list[dict], command: str, when: str, commit: str, load: str =
     return "\n".join(body)
 
 
-def replace_section(text: str, section: str) -> str:
-    """``text`` with its sync section replaced by ``section`` (appended when it has none)."""
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.DOTALL)
-    if pattern.search(text):
-        return pattern.sub(lambda _: section, text)
-    return text.rstrip("\n") + "\n\n" + section + "\n"
 
 
-#: Any section a separate bench module writes: ``<!-- bench.<name>: start -->`` ... ``end -->``.
-ANY_SECTION = re.compile(r"<!-- bench\.(\w+): start -->.*?<!-- bench\.\1: end -->", re.DOTALL)
 
 
-def carry_section(old: str | None, new: str) -> str:
-    """Keep the sections of separate bench modules (``bench.sync``, ``bench.locks``...) of an
-    earlier ``BENCHMARKS.md`` in a freshly written one."""
-    if not old:
-        return new
-    for found in ANY_SECTION.finditer(old):
-        name = found.group(1)
-        start, end = f"<!-- bench.{name}: start -->", f"<!-- bench.{name}: end -->"
-        pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-        section = found.group(0)
-        new = pattern.sub(lambda _, section=section: section, new) if pattern.search(new) else new.rstrip("\n") + "\n\n" + section + "\n"
-    return new
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         commit = git(ROOT, "rev-parse", "--short", "HEAD").strip()
         section = markdown(rows, f"python -m bench.sync {shown}".strip(), when, commit,
                            f"{load_before} / {load_average()}")
-        out.write_text(replace_section(out.read_text() if out.exists() else "", section))
+        out.write_text(replace_section(out.read_text() if out.exists() else "", "sync", section))
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "sync.json").write_text(json.dumps({"when": when, "commit": commit, "rows": rows}, indent=1))
         print(f"wrote {out}")

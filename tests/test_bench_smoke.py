@@ -43,15 +43,23 @@ def test_sync_smoke_mode_prints_its_table():
         assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"
 
 
-def test_sync_section_is_kept_when_the_main_report_is_rewritten():
-    from bench.sync import SECTION_END, SECTION_START, carry_section, replace_section
+def test_module_sections_are_replaced_and_kept_when_the_main_report_is_rewritten():
+    """Each bench module writes its own section of BENCHMARKS.md; a rewrite of the main report
+    keeps every one of them (bench.sections)."""
+    from bench.sections import carry_sections, markers, replace_section
 
-    section = f"{SECTION_START}\n## Hub sync\nfigures\n{SECTION_END}"
-    old = replace_section("# Benchmarks\n\nold tables\n", section)
-    new = carry_section(old, "# Benchmarks\n\nnew tables\n")
-    assert new.startswith("# Benchmarks\n\nnew tables") and new.count(SECTION_START) == 1 and "figures" in new
-    again = replace_section(new, f"{SECTION_START}\nnewer\n{SECTION_END}")
-    assert "figures" not in again and "newer" in again and again.count(SECTION_START) == 1
+    def section(name: str, text: str) -> str:
+        start, end = markers(name)
+        return f"{start}\n{text}\n{end}"
+
+    old = replace_section("# Benchmarks\n\nold tables\n", "sync", section("sync", "sync figures"))
+    old = replace_section(old, "hub", section("hub", "hub figures"))
+    new = carry_sections(old, "# Benchmarks\n\nnew tables\n")
+    assert new.startswith("# Benchmarks\n\nnew tables") and "old tables" not in new
+    assert new.count(markers("sync")[0]) == 1 and "sync figures" in new and "hub figures" in new
+    again = replace_section(new, "sync", section("sync", "newer"))
+    assert "sync figures" not in again and "newer" in again and "hub figures" in again
+
 
 
 def test_usage_smoke_mode_prints_its_figures():
@@ -121,13 +129,6 @@ def test_hub_smoke_mode_prints_its_figures():
         assert name in done.stdout, f"{name!r} missing:\n{done.stdout[-3000:]}"
 
 
-def test_hub_section_is_kept_when_the_main_report_is_rewritten():
-    from bench.hub import SECTION_END, SECTION_START, carry_section, replace_section
-
-    section = f"{SECTION_START}\n## Issues through the hub\nfigures\n{SECTION_END}"
-    old = replace_section("# Benchmarks\n\nold tables\n", section)
-    new = carry_section(old, "# Benchmarks\n\nnew tables\n")
-    assert new.startswith("# Benchmarks\n\nnew tables") and new.count(SECTION_START) == 1 and "figures" in new
 
 
 def test_smoke_mode_on_postgresql_too():
@@ -144,7 +145,8 @@ def test_smoke_mode_on_postgresql_too():
 
 def test_scale_growth_and_sections():
     """The scale report's arithmetic and its BENCHMARKS.md section (kept by a main-report rewrite)."""
-    from bench.scale import SECTION_START, carry_section, growth, table, write_section
+    from bench.scale import SECTION_START, growth, table, write_section
+    from bench.sections import carry_sections
 
     assert growth([10, 100, 1000], [1.0, 2.0, 8.0]) == [None, 2.0, 4.0]
     assert growth([10_000, 1_000_000], [1.0, 4.0]) == [None, 2.0]  # 100×: 2× per 10×
@@ -152,5 +154,5 @@ def test_scale_growth_and_sections():
                  "SQLite")
     assert "| ready | 1.00 | 2.00 | 3.00 | 4.00 | **3.00×** |" in text
     doc = write_section("# Benchmarks\n", "## Scale\nfigures")
-    kept = carry_section(doc, "# Benchmarks\n\nnew tables\n")
+    kept = carry_sections(doc, "# Benchmarks\n\nnew tables\n")
     assert kept.count(SECTION_START) == 1 and "figures" in kept and "new tables" in kept
