@@ -98,6 +98,7 @@ class Kernel:
         self.workers = Workers(_leases_for(self.db))
         self.relay = EventRelay(self.db, self.event_log, self._deliver, lambda: self.workers.wake(RELAY_WORKER))
         self.events.on_committed = self.relay.committed
+        self.db.follow_changes(lambda: self.relay.last_id)
         self._observers = bool(self._impls("crosslink_on_event"))
         self._observed: deque[LogEntry] = deque()
         self._observer: asyncio.Task | None = None

@@ -117,6 +117,7 @@ class Database:
         self._functions: dict[str, tuple[int, Callable]] = {}
         self._functions_on: Any = None
         self._point_reader = PointReader()
+        self._change_signal: Callable[[], int] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -203,13 +204,23 @@ class Database:
         return await self._client().execute_query_dict(self._sql(sql), list(params))
 
     def data_version(self) -> int | None:
-        """A number that changes whenever anything commits to the database (SQLite only).
+        """A number that changes whenever a change commits; use it to cache derived figures
+        (counts) until the data changes. ``None`` when there is no such signal: do not cache.
 
-        Every writer counts: this server, another server, the crosslink CLI. Use it to cache
-        derived figures (counts) until the data changes. ``None`` when no such cheap signal
-        exists (PostgreSQL): then do not cache.
+        SQLite: ``PRAGMA data_version``, which every writer moves (this server, another server,
+        the crosslink CLI). PostgreSQL, where only servers write: the change signal the kernel
+        sets (:meth:`follow_changes`), the newest event this instance has delivered, since every
+        change a server commits carries its events in the same transaction. This instance's
+        own commits move it before their response; another instance's when its notification
+        arrives (milliseconds later).
         """
-        return self._point_reader.data_version() if self.is_sqlite else None
+        if self.is_sqlite:
+            return self._point_reader.data_version()
+        return self._change_signal() if self._change_signal is not None else None
+
+    def follow_changes(self, signal: Callable[[], int]) -> None:
+        """On PostgreSQL, take ``signal()`` as the data version (see :meth:`data_version`)."""
+        self._change_signal = signal
 
     async def fetch_point(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         """A quick single-row read (a lookup by key): on SQLite without a thread hop.

@@ -39,8 +39,8 @@ class CountCache:
     """List totals kept while the data is unchanged: the count of every match is most of what a
     list, search, ready or blocked request costs, and agents repeat the same ones (polling,
     paging). An entry is valid for one ``kernel.db.data_version()``, which moves on every commit
-    by anyone (this server, another server, the crosslink CLI); without such a signal
-    (PostgreSQL) nothing is kept. At most ``size`` entries, least recently used dropped first.
+    (on SQLite by anyone, the crosslink CLI included; on PostgreSQL with the event log, so a
+    change through another instance reaches the count when its event does). At most ``size`` entries, least recently used dropped first.
     """
 
     def __init__(self, db: Database, size: int = 256) -> None:

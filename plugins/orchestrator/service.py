@@ -469,7 +469,9 @@ class OrchestratorService:
 
         await self._change(latest["id"], apply)
         derived = derive(await self.store.snapshot(latest["id"]))
-        ready = any(stage["stage_id"] == stage_id for stage in derived.launchable)
+        # ready now, or already taken by the driver, which may launch it before this looks
+        ready = any(stage["stage_id"] == stage_id for stage in derived.launchable) or (
+            (await self.store.stage(latest["id"], stage_id))["status"] == "running")
         return {"ok": True, "stage_id": stage_id, "ready_to_launch": ready}
 
     async def skip_stage(self, stage_id: str, message: str | None = None) -> dict[str, Any]:

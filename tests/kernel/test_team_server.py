@@ -153,3 +153,35 @@ async def test_config_changes_through_both_instances_are_never_lost(live_server_
             for live in (first, second):
                 seen = (await client.get(f"{live.url}/api/v1/config")).json()
                 assert (seen["stale_lock_timeout_minutes"], seen["tracking_mode"]) == (timeout, mode), round_
+
+
+async def test_list_totals_follow_changes_made_through_either_instance(live_server_factory):
+    """Totals are cached while the data is unchanged: a change through A is in A's next answer,
+    and in B's as soon as B has the event (on PostgreSQL the cache follows the event log)."""
+    first, second = live_server_factory(*PLUGINS), live_server_factory(*PLUGINS)
+
+    async def totals(client: httpx.AsyncClient, url: str) -> tuple[int, int, int]:
+        answers = [await client.get(f"{url}/api/v1/issues{path}") for path in
+                   ("?limit=0", "/ready?limit=0", "/blocked?limit=0")]
+        assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+        return tuple(a.json()["total"] for a in answers)
+
+    async def eventually(client: httpx.AsyncClient, url: str, expected: tuple[int, int, int]) -> None:
+        for _ in range(200):
+            if await totals(client, url) == expected:
+                return
+            await asyncio.sleep(0.05)
+        assert await totals(client, url) == expected
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        a, b = await create_issues(client, first.url, ["first", "second"])
+        for live in (first, second):  # fill both caches
+            await eventually(client, live.url, (2, 2, 0))
+        blocked = await client.post(f"{first.url}/api/v1/issues/{a}/block", json={"blocker_id": b})
+        assert blocked.status_code in (200, 201), blocked.text
+        assert await totals(client, first.url) == (2, 1, 1)  # the writer's own next answer
+        await eventually(client, second.url, (2, 1, 1))
+        closed = await client.post(f"{second.url}/api/v1/issues/{b}/close")
+        assert closed.status_code == 200, closed.text
+        assert await totals(client, second.url) == (1, 1, 0)
+        await eventually(client, first.url, (1, 1, 0))
