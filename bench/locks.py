@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import servers
-from .sections import markers, replace_section
+from .sections import markers, publish
 from .sync import figures, load_average
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,9 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         commit = git(ROOT, "rev-parse", "--short", "HEAD").strip()
         section = markdown(rows, f"python -m bench.locks {shown}".strip(), when, commit,
                            f"{load_before} / {load_average()}")
-        out.write_text(replace_section(out.read_text() if out.exists() else "", "locks", section))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "locks.json").write_text(json.dumps({"when": when, "commit": commit, "rows": rows}, indent=1))
+        publish(out, "locks", section, RESULTS, {"when": when, "commit": commit, "rows": rows})
         print(f"wrote {out}")
     return 0
 

@@ -8,7 +8,9 @@ by ``make bench``, keeps every one it finds in the earlier file (:func:`carry_se
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 #: Any module's section, its name in group 1.
 ANY_SECTION = re.compile(r"<!-- bench\.([\w-]+): start -->.*?<!-- bench\.\1: end -->", re.DOTALL)
@@ -34,3 +36,11 @@ def carry_sections(old: str | None, new: str) -> str:
     for found in ANY_SECTION.finditer(old or ""):
         new = replace_section(new, found.group(1), found.group(0))
     return new
+
+
+def publish(out: Path, name: str, section: str, results: Path, payload: dict) -> None:
+    """Write module ``name``'s ``section`` into the markdown file ``out`` and its raw figures
+    (``payload``) to ``results/<name>.json``."""
+    out.write_text(replace_section(out.read_text() if out.exists() else "", name, section))
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{name}.json").write_text(json.dumps(payload, indent=1))

@@ -35,7 +35,7 @@ from pathlib import Path
 from statistics import median, quantiles
 
 from . import servers
-from .sections import markers, replace_section
+from .sections import markers, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -263,9 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         commit = git(ROOT, "rev-parse", "--short", "HEAD").strip()
         section = markdown(rows, f"python -m bench.sync {shown}".strip(), when, commit,
                            f"{load_before} / {load_average()}")
-        out.write_text(replace_section(out.read_text() if out.exists() else "", "sync", section))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "sync.json").write_text(json.dumps({"when": when, "commit": commit, "rows": rows}, indent=1))
+        publish(out, "sync", section, RESULTS, {"when": when, "commit": commit, "rows": rows})
         print(f"wrote {out}")
     return 0
 
