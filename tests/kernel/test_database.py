@@ -76,8 +76,7 @@ async def test_serialise_orders_transactions_on_one_key(db):
 
 async def test_data_version_changes_on_every_commit(db, repo):
     if db.dialect != "sqlite":
-        assert db.data_version() is None  # no cheap signal: callers must not cache
-        return
+        return  # PostgreSQL follows the event log: the next test
     first = db.data_version()
     assert first == db.data_version()  # nothing committed
     await db.insert("INSERT INTO server_test_notes (body) VALUES (?)", ("own write",))
@@ -92,6 +91,23 @@ async def test_data_version_changes_on_every_commit(db, repo):
     conn.commit()
     conn.close()
     assert db.data_version() != third
+
+
+async def test_postgres_data_version_moves_with_each_change_a_server_commits(app_factory, backend):
+    """On PostgreSQL only servers write, and every change carries its events: the version is the
+    newest event delivered, so it has moved by the time the change's response arrives."""
+    if backend != "postgres":
+        return
+    server = await app_factory(plugins="notes", extra_plugins={"notes": notes})
+    db = server.kernel.db
+    first = db.data_version()
+    assert first is not None and first == db.data_version()
+    response = await server.client.post("/api/v1/notes", json={"body": "one"})
+    assert response.status_code == 201
+    second = db.data_version()
+    assert second is not None and second > first
+    response = await server.client.post("/api/v1/notes", json={"body": "two", "count": 2})
+    assert db.data_version() > second
 
 
 async def test_a_transaction_cancelled_while_it_commits_ends_committed_with_its_events(app_factory):
