@@ -149,9 +149,11 @@ class PostgresSide:
         return [row["table_name"] for row in rows]
 
     async def columns(self, table: str) -> dict[str, str]:
+        """The columns a copy writes or reads: generated ones (computed by PostgreSQL) left out."""
         rows = await self.connection.fetch(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+            "WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER' "
+            "ORDER BY ordinal_position",
             table,
         )
         return {row["column_name"]: row["data_type"].upper() for row in rows}

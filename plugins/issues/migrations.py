@@ -1,4 +1,6 @@
-"""This plugin's migrations: extra indexes and the search index (never a change to a CLI table).
+"""This plugin's migrations: extra indexes and the search index (never a change to a CLI table on
+SQLite, the file the CLI shares; PostgreSQL, used by servers only, gets folded copies of the
+searched columns).
 
 Everything added is the server's own and prefixed ``server_``; the crosslink CLI ignores it. On
 SQLite the search index needs FTS5; without it the migration installs nothing and searches scan.
@@ -50,4 +52,6 @@ MIGRATIONS = [
     # search folds case and diacritics: SQLite rebuilds its index over the folded text (the old
     # one is dropped, every issue queued), PostgreSQL gets server_fold() and indexes on it
     Migration("0005_folded_search", sqlite=_sqlite_search, postgres=_postgres_search),
+    # PostgreSQL searches stored folded copies of the columns (no unaccent per row at recheck)
+    Migration("0006_folded_columns", postgres=_postgres_search),
 ]

@@ -510,7 +510,9 @@ class SqliteSearch(SearchEngine):
         """The base class's answer (newest ``limit`` title matches, description-only matches
         and comment matches) in one walk of the index instead of three: the matching rows are
         read newest first, in growing batches, and classified by ``instr`` on their folded
-        columns until each class holds ``limit`` issues or the matches end. (FTS5 decodes the
+        columns until each class holds ``limit`` issues or the matches end; once only the title
+        class lacks issues, the rest of its matches come from a title-only query, which reads
+        no folded text of the other matches. (FTS5 decodes the
         phrase's trigram position lists once per query, whatever the column filter: three
         column queries cost three walks.) With issues queued, the base class's merged path."""
         needle = needle_of(text)
@@ -543,6 +545,17 @@ class SqliteSearch(SearchEngine):
             if len(rows) < batch or all(len(ids) >= limit for ids in classes.values()):
                 break
             before, batch = rows[-1]["id"], batch * 2
+            if len(classes["description"]) >= limit and len(classes["comments"]) >= limit:
+                # only title matches can still change the answer: ask the index for those
+                # alone, so the older matches' folded text (most of the cost) is never read
+                title, title_params = self._indexed(needle, "title")
+                rows = await self.db.fetch_all(
+                    f"SELECT s.rowid AS id FROM {FTS_TABLE} s WHERE {title} AND s.rowid < ? "
+                    "ORDER BY s.rowid DESC LIMIT ?",
+                    [*title_params, before, limit - len(classes["title"])],
+                )
+                classes["title"].extend(row["id"] for row in rows)
+                break
         issue_ids = classes["title"] + classes["description"]
         found: dict[int, dict[str, Any]] = {}
         if issue_ids:

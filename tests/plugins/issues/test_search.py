@@ -181,6 +181,18 @@ async def test_unified_search_snippet_is_around_the_match(api):
     assert "needle" in hit["snippet"] and len(hit["snippet"]) <= 202
 
 
+async def test_unified_search_finds_an_old_title_match_behind_many_newer_other_matches(api):
+    """Title matches rank first: one older than a long run of newer description and comment
+    matches (more than one read of the index) is still the first hit."""
+    oldest = await api.create("Rollout checklist")
+    for n in range(70):
+        issue_id = await api.create(f"Task {n}", description=f"part {n} of the rollout")
+        await api.comment(issue_id, "rollout notes")
+    hits = await api.kernel.search("ROLLOUT", 3)
+    assert [(hit.kind, hit.issue_id) for hit in hits][0] == ("issue", oldest)
+    assert [hit.kind for hit in hits] == ["issue", "issue", "issue"]  # then description matches
+
+
 async def test_lost_search_indexes_are_rebuilt_at_startup(settings_factory, backend):
     """Whatever removed the index (a DBA dropping pg_trgm, the CLI rebuilding a table), the
     next start puts it back; searching works meanwhile."""
