@@ -5,7 +5,8 @@ issues) a generated repository served by ``crosslink serve`` pinned to CPU 0 and
 wrk pinned to CPU 1: throughput against the bare Quart hello ceiling, single-connection
 latencies, WebSocket fan-out to 1,000 clients, cold start and resident memory; and the
 orchestrator's scheduling overhead for a plan of 100 stages of ``true`` (``bench/orchestrator.py``,
-also runnable alone as ``python -m bench.orchestrator``). Smoke run
+also runnable alone as ``python -m bench.orchestrator``) and knowledge page writes, a git commit
+each (``bench/knowledge.py``, ``python -m bench.knowledge``). Smoke run
 (``make bench-smoke``): the same steps on a few hundred issues, once each and briefly, with
 the asyncio load client (needs nothing beyond ``pip install -e '.[test]'``).
 """
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
 
-from . import fanout, load, orchestrator, servers
+from . import fanout, knowledge, load, orchestrator, servers
 from . import postgres as pg
 from . import usage as usage_bench
 from .generate import generate
@@ -54,9 +55,10 @@ SERVER_CPU, LOAD_CPU = 0, 1
 
 FULL = dict(sizes=[10_000, 100_000], runs=3, throughput_s=10, latency_s=5, warmup_s=2, connections=32,
             subscribers=1000, fanout_rounds=20, cold_starts=5, tool="wrk", servers=True, orchestrator_stages=100,
-            usage_rows=1_000_000, postgres=pg.DEFAULT_SERVER, postgres_sizes=[100_000])
+            knowledge_pages=100, usage_rows=1_000_000, postgres=pg.DEFAULT_SERVER, postgres_sizes=[100_000])
 SMOKE = dict(sizes=[300], runs=1, throughput_s=0.5, latency_s=0.3, warmup_s=0, connections=4,
-             subscribers=20, fanout_rounds=3, cold_starts=1, tool="python", servers=False, orchestrator_stages=10, usage_rows=2_000,
+             subscribers=20, fanout_rounds=3, cold_starts=1, tool="python", servers=False, orchestrator_stages=10, knowledge_pages=5,
+             usage_rows=2_000,
              postgres=pg.DEFAULT_SERVER, postgres_sizes=[])
 
 
@@ -158,6 +160,21 @@ class Bench:
         self.results.add("orchestrator", None, f"orchestrator, {stages} stages, 4 at a time",
                          {**four, "p50_ms": None}, "stages of `true`, max_parallel 4: execute -> done")
         for line in orchestrator.describe(figures):
+            self.say(line)
+
+    def knowledge(self) -> None:
+        """Knowledge page writes, one git commit each, against bare git (``bench/knowledge.py``)."""
+        pages = self.plan.get("knowledge_pages", 100)
+        figures = knowledge.measure(self.workdir, pages, cpu=SERVER_CPU)
+        details = {
+            "create page": "POST /api/v1/knowledge, a new page (one commit each), one at a time",
+            "update page": "PATCH /api/v1/knowledge/<slug> with If-Match: *, a new body (one commit each)",
+            "bare git add + commit": "the same file written, `git add`, `git commit -- <file>` in a worktree, "
+                                     "no server",
+        }
+        for name, row in figures.items():
+            self.results.add("knowledge", None, name, row, details[name])
+        for line in knowledge.describe(figures):
             self.say(line)
 
     def server_comparison(self) -> None:
@@ -438,6 +455,7 @@ def targets(plan: dict) -> list[Target]:
     found += [
         Target("orchestrator overhead per stage", "orchestrator", None,
                f"orchestrator, {plan.get('orchestrator_stages', 100)} stages, 1 at a time", "overhead_ms", 20),
+        Target("knowledge page create p50 (a git commit each)", "knowledge", None, "create page", "p50_ms", 25),
         Target(f"usage summary, every row p50 at {size_name(plan['usage_rows'])} rows", "usage", plan["usage_rows"],
                "summary, every row", "p50_ms", 20),
     ]
@@ -482,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-sizes", metavar="SIZES",
                         help="comma-separated sizes also measured on PostgreSQL (full: 100000; 'none': none)")
     parser.add_argument("--runs", type=int, help="runs per measurement (full: 3)")
-    parser.add_argument("--no-extras", action="store_true", help="skip the orchestrator and usage sections")
+    parser.add_argument("--no-extras", action="store_true", help="skip the orchestrator, knowledge and usage sections")
     parser.add_argument("--seconds", type=float, help="seconds per latency run (full: 5; throughput runs twice that)")
     parser.add_argument("--render", type=Path, metavar="RESULTS_JSON",
                         help="measure nothing: write the report of an earlier run again (e.g. after editing "
@@ -539,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.startup_without_data()
         if plan.get("extras", True):
             bench.guarded(bench.orchestrator)
+            bench.guarded(bench.knowledge)
         if plan["servers"]:
             bench.server_comparison()
         for n in plan["sizes"]:

@@ -313,6 +313,13 @@ def markdown(results: Results, verdicts: list[dict]) -> str:
     if orchestrating:
         out += ["", "## Orchestrator scheduling", ""]
         out.append(_table(["measurement", "figures", "how"], [[r.name, _describe(r), r.detail] for r in orchestrating]))
+    writes = [r for r in results.rows if r.section == "knowledge"]
+    if writes:
+        out += ["", "## Knowledge page writes (`python -m bench.knowledge`)", ""]
+        out.append(_table(["measurement", "p50 ms", "p99 ms", "ratio to bare git (p50)", "pages", "how"], [
+            [r.name, num(r.figures["p50_ms"]), num(r.figures["p99_ms"]),
+             f"{r.figures['ratio']:.2f}×" if r.figures.get("ratio") else "-", str(r.figures["count"]), r.detail]
+            for r in writes]))
     usage = [r for r in results.rows if r.section == "usage"]
     if usage:
         rows = usage[0].size

@@ -28,6 +28,7 @@ def test_smoke_mode_prints_the_table():
                  "search, medium word", "ready", "blocked", "tree", "create issue", "add comment",
                  "add blocker, cycle refused", "WebSocket fan-out", "cold start", "idle RSS",
                  "orchestrator, 10 stages, 1 at a time", "orchestrator overhead per stage",
+                 "create page", "update page", "bare git add + commit", "knowledge page create p50",
                  "summary, every row", "summary, last 24 hours", "record a batch of 100", "usage summary, every row"):
         assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"
 

@@ -255,7 +255,7 @@ class KnowledgeService:
         """Put ``new`` (``None`` = remove) in place and commit it; undo everything on failure."""
         try:
             await asyncio.to_thread(_replace_file, path, new)
-            await self.worktree.commit_file(path.name, message)
+            await self.worktree.commit_file(path.name, message, tracked=old is not None)
         except BaseException as exc:
             await asyncio.to_thread(_replace_file, path, old)
             await self.worktree.unstage(path.name)

@@ -22,8 +22,10 @@ plugin pushes the branch). When no git identity is configured, commits are made 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kernel.api import APIError
 from plugins.hub import Git, GitError, InvalidGitName, check_remote_name
@@ -64,6 +66,8 @@ class KnowledgeWorktree:
         self.git = git
         self._remote = remote
         self.remote_timeout = remote_timeout
+        #: the identity options last asked of git, with the config files' state then
+        self._identity: tuple[tuple, list[str]] | None = None
 
     # --- creation ------------------------------------------------------------------------
 
@@ -142,7 +146,14 @@ class KnowledgeWorktree:
     # --- writes ---------------------------------------------------------------------------
 
     async def check(self) -> None:
-        """Refuse to write unless the cache is a worktree with the knowledge branch checked out."""
+        """Refuse to write unless the cache is a worktree with the knowledge branch checked out.
+
+        Read from the worktree's own files when they show it plainly (``.git`` names the
+        worktree's git directory, whose ``HEAD`` is the branch): no git process per write.
+        Anything else is asked of git, which also words the refusal.
+        """
+        if await asyncio.to_thread(self._plainly_on_branch):
+            return
         result = await self.git.run(
             self.path, "rev-parse", "--show-toplevel", "--symbolic-full-name", "HEAD", check=False
         )
@@ -159,15 +170,54 @@ class KnowledgeWorktree:
                 "(a rebase in progress?); finish that first",
             )
 
-    async def commit_file(self, filename: str, message: str) -> bool:
-        """Commit the file's current state (new, changed or removed) alone; ``False`` if unchanged."""
-        if (self.path / filename).exists():
-            await self._locked_retry("add", "--", filename)
-        changed = await self.git.run(self.path, "diff", "--quiet", "HEAD", "--", filename, check=False)
-        if changed.returncode == 0:
+    def _git_dir(self) -> Path | None:
+        """The worktree's git directory, from its ``.git`` file (``None``: not plainly one)."""
+        try:
+            pointer = (self.path / ".git").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not pointer.startswith("gitdir: "):
+            return None
+        git_dir = Path(pointer[len("gitdir: "):])
+        return git_dir if git_dir.is_absolute() else (self.path / git_dir).resolve()
+
+    def _plainly_on_branch(self) -> bool:
+        git_dir = self._git_dir()
+        if git_dir is None:
             return False
+        try:
+            head = (git_dir / "HEAD").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False
+        return head == f"ref: {BRANCH_REF}\n" and (git_dir / "commondir").is_file()
+
+    async def commit_file(self, filename: str, message: str, *, tracked: bool = False) -> bool:
+        """Commit the file's current state (new, changed or removed) alone; ``False`` if unchanged.
+
+        ``tracked``: the file was in the last commit (a change or a removal), so ``git commit
+        -- <file>`` takes its new state by itself; a new file is staged with ``git add`` first.
+        Whether anything changed is asked of git only when the commit refuses. So a change is
+        one git process, a new page two.
+        """
         identity = await self._identity_options(self.path)
-        await self._locked_retry(*identity, "commit", "--quiet", "--no-verify", "-m", message, "--", filename)
+        commit = (*identity, "commit", "--quiet", "--no-verify", "-m", message, "--", filename)
+        exists = (self.path / filename).exists()
+        if exists and not tracked:
+            await self._locked_retry("add", "--", filename)
+        try:
+            await self._locked_retry(*commit)
+        except GitError:
+            if exists and tracked:  # not in the index after all (someone removed it there)
+                await self._locked_retry("add", "--", filename)
+                try:
+                    await self._locked_retry(*commit)
+                    return True
+                except GitError:
+                    pass
+            unchanged = await self.git.run(self.path, "diff", "--quiet", "HEAD", "--", filename, check=False)
+            if unchanged.returncode == 0:
+                return False
+            raise
         return True
 
     async def unstage(self, filename: str) -> None:
@@ -189,11 +239,40 @@ class KnowledgeWorktree:
                 await asyncio.sleep(0.05 * (attempt + 1))
 
     async def _identity_options(self, cwd: Path) -> list[str]:
-        """``-c user.name=crosslink -c user.email=crosslink@localhost`` for what is not configured."""
+        """``-c user.name=crosslink -c user.email=crosslink@localhost`` for what is not configured.
+
+        Asked of git once, then again only when a config file git reads for it changes (its
+        modification time or size; the environment variables naming those files included).
+        """
+        signature = await asyncio.to_thread(self._config_signature)
+        if self._identity is not None and self._identity[0] == signature:
+            return self._identity[1]
         configured = await self.git.run(cwd, "config", "--get-regexp", r"^user\.(name|email)$", check=False)
         present = {line.split(" ", 1)[0].lower() for line in configured.stdout.splitlines() if " " in line}
         options = []
         for key, value in FALLBACK_IDENTITY.items():
             if key not in present:
                 options += ["-c", f"{key}={value}"]
+        self._identity = (signature, options)
         return options
+
+    def _config_signature(self) -> tuple:
+        """What identifies the state of every config file git reads for this worktree."""
+        env = os.environ
+        home = Path(env.get("HOME", "~")).expanduser()
+        xdg = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
+        files = [home / ".gitconfig", xdg / "git" / "config", Path("/etc/gitconfig")]
+        files += [Path(env[name]) for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM") if env.get(name)]
+        git_dir = self._git_dir()
+        if git_dir is not None:
+            files += [git_dir / "config.worktree", git_dir.parent.parent / "config"]
+        files.append(self.repo_root / ".git" / "config")
+        stamps: list[Any] = [env.get(name) for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM")]
+        for path in files:
+            try:
+                info = path.stat()
+            except OSError:
+                stamps.append((str(path), None))
+            else:
+                stamps.append((str(path), info.st_mtime_ns, info.st_size))
+        return tuple(stamps)

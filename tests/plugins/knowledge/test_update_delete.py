@@ -254,6 +254,36 @@ async def test_delete_of_an_uncommitted_page(knowledge, repo: Path, page):
     assert commits(repo) == before
 
 
+async def test_updating_an_uncommitted_page_commits_it(knowledge, repo: Path, page):
+    """A page file someone dropped into the worktree (never added to git) and then changed
+    through the API: the change is committed with the file, and the worktree is clean."""
+    (cache_dir(repo) / "loose.md").write_text("---\ntitle: Loose\n---\n\nloose\n")
+    response = await knowledge.client.patch(f"{API}/loose", json={"content": "kept\n"}, headers={"If-Match": "*"})
+    assert response.status_code == 200
+    assert commits(repo)[0] == "Update knowledge page: loose"
+    assert "kept" in git_out(repo, "show", f"{BRANCH}:loose.md")
+    assert git_out(cache_dir(repo), "status", "--porcelain") == ""
+
+
+async def test_an_identity_configured_while_serving_is_used_by_the_next_commit(
+    knowledge, repo: Path, tmp_path: Path, monkeypatch
+):
+    """Without an identity the server commits as crosslink; once one is configured (the
+    server still running), the next commit is made with it."""
+    empty = tmp_path / "empty-gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    git(repo, "config", "--unset", "user.name")
+    git(repo, "config", "--unset", "user.email")
+    assert (await knowledge.client.post(API, json={"slug": "first", "title": "First"})).status_code == 201
+    assert git_out(repo, "log", "-1", "--format=%an <%ae>", BRANCH) == "crosslink <crosslink@localhost>"
+    git(repo, "config", "user.name", "Later Tester")
+    git(repo, "config", "user.email", "later@example.com")
+    assert (await knowledge.client.post(API, json={"slug": "second", "title": "Second"})).status_code == 201
+    assert git_out(repo, "log", "-1", "--format=%an <%ae>", BRANCH) == "Later Tester <later@example.com>"
+
+
 async def test_failed_commit_puts_the_page_back(knowledge, repo: Path, page):
     # Signing with a program that always fails makes every commit fail.
     git(repo, "config", "commit.gpgsign", "true")
