@@ -2,8 +2,9 @@
 
 Starts ``crosslink serve`` on a generated repository (``python -m bench.generate REPO``) pinned
 to CPU 0, replays the scenario with wrk on CPU 1, and samples the server with py-spy (from the
-``bench`` extra). Prints the frames that hold the most samples, inclusive and on top of the
-stack, and keeps the raw collapsed stacks (``--keep``) for a flame graph.
+``bench`` extra); ``--db URL`` serves a PostgreSQL copy of the data instead. Prints the frames
+that hold the most samples, inclusive and on top of the stack, and keeps the raw collapsed
+stacks (``--keep``) for a flame graph.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--keep", type=Path, help="write the raw collapsed stacks here")
+    parser.add_argument("--db", metavar="URL", help="serve this PostgreSQL database (the repository's data copied "
+                        "there with `crosslink db copy`) instead of the repository's SQLite file")
     args = parser.parse_args()
     manifest = json.loads((args.repo / "bench-manifest.json").read_text())
     found = {s.name: (s.requests_for(0), 1) for s in scenarios(manifest, 3)}
@@ -66,7 +69,7 @@ def main() -> None:
         script = Path(tmp) / "scenario.lua"
         script.write_text(lua_script(requests))
         raw = Path(tmp) / "stacks.txt"
-        with servers.crosslink(args.repo, Path(tmp) / "serve.log", cpu=SERVER_CPU) as server:
+        with servers.crosslink(args.repo, Path(tmp) / "serve.log", cpu=SERVER_CPU, db=args.db) as server:
             wrk = subprocess.Popen(servers.pinned(["wrk", "-t1", f"-c{connections}", f"-d{args.seconds + 3}s",
                                                    "--timeout", "10s", "-s", str(script), server.url], LOAD_CPU),
                                    stdout=subprocess.PIPE, text=True)

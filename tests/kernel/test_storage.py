@@ -98,13 +98,16 @@ async def test_postgres_gets_the_same_tables(app_factory, database_url):
     conn = await asyncpg.connect(database_url)
     try:
         for table, columns in CLI_COLUMNS.items():
-            rows = await conn.fetch(
-                "SELECT column_name, is_nullable FROM information_schema.columns "
+            found = await conn.fetch(
+                "SELECT column_name, is_nullable, is_generated FROM information_schema.columns "
                 "WHERE table_name = $1 ORDER BY ordinal_position",
                 table,
             )
+            rows = [r for r in found if r["is_generated"] == "NEVER"]
             assert [r["column_name"] for r in rows] == columns, table
             assert {r["column_name"] for r in rows if r["is_nullable"] == "NO"} >= NOT_NULL.get(table, set())
+            # the only additions: the server's computed search copies (nothing a writer must fill)
+            assert all(r["column_name"].startswith("server_") for r in found if r["is_generated"] != "NEVER")
         rules = await conn.fetch(
             "SELECT tc.table_name, kcu.column_name, rc.delete_rule FROM information_schema.table_constraints tc "
             "JOIN information_schema.key_column_usage kcu ON tc.constraint_name = kcu.constraint_name "
