@@ -45,6 +45,7 @@ from .search import SearchHit
 from .security import install_security
 from .services import ServiceRegistry
 from .settings import Settings
+from .storage.checkpointer import CHECKPOINT_SECONDS, WalCheckpointer
 from .storage.cli_schema import CLI_SCHEMA
 from .storage.database import KERNEL_APP, Database
 from .storage.migrations import apply_migrations
@@ -60,6 +61,7 @@ API_PREFIX = "/api/v1"
 RELAY_WORKER = "kernel-event-relay"
 PRUNE_WORKER = "kernel-event-prune"
 PRUNE_SECONDS = 60.0
+CHECKPOINT_WORKER = "kernel-wal-checkpoint"
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -96,6 +98,7 @@ class Kernel:
         self.event_log = EventLog(self.db, self.instance)
         self.events.attach(self.db, self.event_log)
         self.workers = Workers(_leases_for(self.db))
+        self._checkpointer = WalCheckpointer(self.db) if self.db.is_sqlite else None
         self.relay = EventRelay(self.db, self.event_log, self._deliver, lambda: self.workers.wake(RELAY_WORKER))
         self.events.on_committed = self.relay.committed
         self.db.follow_changes(lambda: self.relay.last_id)
@@ -351,6 +354,12 @@ class Kernel:
                    description="removes events beyond the retention (age and count)"),
             plugin="kernel",
         )
+        if self._checkpointer is not None:
+            self.workers.add(
+                Worker(CHECKPOINT_WORKER, self._checkpointer.run, every=CHECKPOINT_SECONDS,
+                       description="copies the SQLite write-ahead log into the database file (no request waits)"),
+                plugin="kernel",
+            )
 
     def _collect_workers(self) -> None:
         for plugin, workers in self._call_build("crosslink_register_workers", kernel=self):
@@ -364,6 +373,8 @@ class Kernel:
             return
         self.started = False
         await self.workers.stop()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         await self._call_runtime("crosslink_shutdown", reverse=True, kernel=self)
         await self._stop_tasks()
         await self.events.drain()

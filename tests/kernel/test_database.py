@@ -110,6 +110,36 @@ async def test_postgres_data_version_moves_with_each_change_a_server_commits(app
     assert db.data_version() > second
 
 
+async def test_the_sqlite_log_is_checkpointed_by_a_worker_not_inside_commits(app_factory, backend):
+    """On SQLite no commit copies the write-ahead log into the file (that would stall the
+    request whose commit it is): the kernel's checkpoint worker does, every second."""
+    import asyncio
+
+    server = await app_factory(plugins="notes", extra_plugins={"notes": notes})
+    workers = {w["name"]: w for w in await (await server.client.get("/api/v1/workers")).get_json()}
+    if backend != "sqlite":
+        assert "kernel-wal-checkpoint" not in workers
+        return
+    assert workers["kernel-wal-checkpoint"]["plugin"] == "kernel"
+    worker = server.kernel.workers.get("kernel-wal-checkpoint")
+    for _ in range(100):
+        if worker["runs"] >= 1:
+            break
+        await asyncio.sleep(0.05)
+    assert await server.kernel.db.fetch_value("PRAGMA wal_autocheckpoint") == 0
+    for n in range(20):
+        assert (await server.client.post("/api/v1/notes", json={"body": f"note {n}" * 20})).status_code == 201
+    server.kernel.workers.wake("kernel-wal-checkpoint")
+    for _ in range(100):
+        note = server.kernel.workers.get("kernel-wal-checkpoint")["note"] or ""
+        pages = note.split(" log page")[0].split(" of ")
+        if len(pages) == 2 and pages[0] == pages[1] and int(pages[1]) > 0:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"the log was not checkpointed: {note!r}")
+
+
 async def test_a_transaction_cancelled_while_it_commits_ends_committed_with_its_events(app_factory):
     """A client that disconnects just as its change commits: the commit runs to its end, and
     the change's events go out (a dashboard must not miss a change that is in the database)."""
