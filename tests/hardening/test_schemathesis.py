@@ -89,7 +89,9 @@ def start_schemathesis(url: str, workdir: Path, shard: str) -> subprocess.Popen:
         "--seed", SEED,
         "--workers", "1",
         "--no-shrink",
-        "--request-timeout", "60",
+        # longer than the longest wait a request may ask for (GET /events/log?wait=60, a long
+        # poll that rightly answers after 60 s when no event comes)
+        "--request-timeout", "75",
         "--generation-database", "none",
         "--no-color",
         "--report", "junit", "--report-junit-path", str(workdir / "junit.xml"),
