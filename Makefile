@@ -68,7 +68,7 @@ $(NEWEST_VENV)/.installed: pyproject.toml $(shell find kernel plugins -name '*.p
 smoke-newest: $(NEWEST_VENV)/.installed
 	$(NEWEST_VENV)/bin/python .ci/smoke.py
 
-## The benchmark suite's full run (about 20 minutes): prints a table and writes BENCHMARKS.md
+## The benchmark suite's full run (about 30 minutes): prints a table and writes BENCHMARKS.md
 bench: $(BIN)/python
 	$(PIP) install --quiet -e '.[bench]'
 	@command -v wrk >/dev/null || { \

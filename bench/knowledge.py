@@ -5,8 +5,8 @@ with ``crosslink serve`` (pinned to CPU 0), makes the knowledge worktree with a 
 times, one request at a time: ``POST /api/v1/knowledge`` for N new pages, then ``PATCH`` of each
 (a new body). For scale, the least a commit of one page file costs is timed too: the same file
 written and committed in a worktree of the same kind with bare git (``git add``, ``git commit
---quiet --no-verify -m ... -- <file>``, two processes), so the ratio can be compared across
-machine states. Medians and 99th percentiles, in milliseconds.
+--quiet --no-verify -m ... -- <file>``, two processes, pinned to the server's CPU as the
+server's own git processes are), so the ratio can be compared across machine states. Medians and 99th percentiles, in milliseconds.
 
 The same function is the knowledge step of ``python -m bench`` (and of its smoke mode).
 """
@@ -14,6 +14,7 @@ The same function is the knowledge step of ``python -m bench`` (and of its smoke
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -65,9 +66,17 @@ def through_server(repo: Path, log: Path, pages: int, cpu: int | None) -> dict[s
     return {"create page": figures_of(created), "update page": figures_of(updated)}
 
 
-def bare_git(workdir: Path, pages: int) -> dict:
-    """The same commits with bare git in a worktree of a new repository's branch."""
+def bare_git(workdir: Path, pages: int, cpu: int | None) -> dict:
+    """The same commits with bare git in a worktree of a new repository's branch, the git
+    processes pinned to ``cpu`` as the server's are (they inherit its pinning)."""
     repo, tree = workdir / "bare-repo", workdir / "bare-worktree"
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        allowed = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {cpu})
+        try:
+            return bare_git(workdir, pages, None)
+        finally:
+            os.sched_setaffinity(0, allowed)
 
     def git(cwd: Path, *args: str) -> None:
         subprocess.run(["git", *IDENTITY, *args], cwd=cwd, check=True, capture_output=True)
@@ -93,7 +102,7 @@ def measure(workdir: Path, pages: int, *, cpu: int | None = 0) -> dict[str, dict
     (workdir / "logs").mkdir(exist_ok=True)
     try:
         figures = through_server(repo, workdir / "logs" / "knowledge.log", pages, cpu)
-        figures["bare git add + commit"] = bare_git(workdir, pages)
+        figures["bare git add + commit"] = bare_git(workdir, pages, cpu)
     finally:
         for path in (repo, workdir / "bare-repo", workdir / "bare-worktree"):
             shutil.rmtree(path, ignore_errors=True)
