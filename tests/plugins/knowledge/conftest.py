@@ -100,6 +100,17 @@ async def knowledge(app_factory):
     return await app_factory(plugins="knowledge", clock=Clock(lambda: FIXED_NOW))
 
 
+@pytest.fixture
+def no_git_identity(repo: Path, tmp_path: Path, monkeypatch) -> None:
+    """No git identity anywhere: an empty global config, no system config, none in the repo."""
+    empty = tmp_path / "empty-gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    git(repo, "config", "--unset", "user.name")
+    git(repo, "config", "--unset", "user.email")
+
+
 def commits(repo: Path, ref: str = BRANCH) -> list[str]:
     """Commit subjects of ``ref``, newest first."""
     return git_out(repo, "log", "--format=%s", ref).splitlines()

@@ -276,13 +276,7 @@ async def test_existing_branch_is_reused_when_the_worktree_is_gone(knowledge, re
     assert (await knowledge.client.get(f"{API}/serde-tips")).status_code == 200
 
 
-async def test_commits_without_a_git_identity(knowledge, repo: Path, tmp_path: Path, monkeypatch):
-    empty = tmp_path / "empty-gitconfig"
-    empty.write_text("")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    git(repo, "config", "--unset", "user.name")
-    git(repo, "config", "--unset", "user.email")
+async def test_commits_without_a_git_identity(knowledge, repo: Path, no_git_identity):
     assert (await create(knowledge.client, SERDE)).status_code == 201
     authors = git_out(repo, "log", "--format=%an <%ae>|%cn <%ce>", BRANCH).splitlines()
     assert authors == ["crosslink <crosslink@localhost>|crosslink <crosslink@localhost>"] * 2

@@ -265,17 +265,10 @@ async def test_updating_an_uncommitted_page_commits_it(knowledge, repo: Path, pa
     assert git_out(cache_dir(repo), "status", "--porcelain") == ""
 
 
-async def test_an_identity_configured_while_serving_is_used_by_the_next_commit(
-    knowledge, repo: Path, tmp_path: Path, monkeypatch
-):
+async def test_an_identity_configured_while_serving_is_used_by_the_next_commit(knowledge, repo: Path, page,
+                                                                                no_git_identity):
     """Without an identity the server commits as crosslink; once one is configured (the
     server still running), the next commit is made with it."""
-    empty = tmp_path / "empty-gitconfig"
-    empty.write_text("")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    git(repo, "config", "--unset", "user.name")
-    git(repo, "config", "--unset", "user.email")
     assert (await knowledge.client.post(API, json={"slug": "first", "title": "First"})).status_code == 201
     assert git_out(repo, "log", "-1", "--format=%an <%ae>", BRANCH) == "crosslink <crosslink@localhost>"
     git(repo, "config", "user.name", "Later Tester")
