@@ -25,7 +25,7 @@ log = logging.getLogger("crosslink.issues.search")
 #: The folded copy of each searched column: a stored generated column (``server_fold(column)``,
 #: computed by PostgreSQL on every insert and update), so that a search's ``LIKE`` and the
 #: trigram index's recheck read the folded text instead of folding every candidate row again
-#: (``unaccent`` per row doubled the cost of a common word). PostgreSQL is used by servers only,
+#: (``unaccent`` per candidate row made a common word 3-5x slower). PostgreSQL is used by servers only,
 #: never by the crosslink CLI, so these columns are not in any table the CLI reads.
 FOLDED_COLUMNS = {
     ("issues", "title"): "server_fold_title",
