@@ -193,22 +193,26 @@ async def test_unified_search_finds_an_old_title_match_behind_many_newer_other_m
     assert [hit.kind for hit in hits] == ["issue", "issue", "issue"]  # then description matches
 
 
-async def test_lost_search_indexes_are_rebuilt_at_startup(settings_factory, backend):
-    """Whatever removed the index (a DBA dropping pg_trgm, the CLI rebuilding a table), the
-    next start puts it back; searching works meanwhile."""
+async def serve_issues(settings_factory):
+    """A started server with the issues plugin on the test's database (started again by a
+    second call, on the same data); the caller exits the returned test app."""
     from kernel.app import create_app, kernel_of
-    from plugins.issues.search import FTS_TABLE
     from tests.support import TestServer
 
     from .conftest import Api
 
-    async def serving():
-        app = create_app(settings_factory(plugins="issues"))
-        test_app = app.test_app()
-        await test_app.__aenter__()
-        return test_app, Api(TestServer(app=app, client=test_app.test_client(), kernel=kernel_of(app)))
+    app = create_app(settings_factory(plugins="issues"))
+    test_app = app.test_app()
+    await test_app.__aenter__()
+    return test_app, Api(TestServer(app=app, client=test_app.test_client(), kernel=kernel_of(app)))
 
-    test_app, api = await serving()
+
+async def test_lost_search_indexes_are_rebuilt_at_startup(settings_factory, backend):
+    """Whatever removed the index (a DBA dropping pg_trgm, the CLI rebuilding a table), the
+    next start puts it back; searching works meanwhile."""
+    from plugins.issues.search import FTS_TABLE
+
+    test_app, api = await serve_issues(settings_factory)
     issue_id = await api.create("Indexed wörds")
     db = api.kernel.db
     if backend == "postgres":
@@ -220,10 +224,35 @@ async def test_lost_search_indexes_are_rebuilt_at_startup(settings_factory, back
     assert await db.fetch_value(count) == 0
     await test_app.__aexit__(None, None, None)
 
-    test_app, api = await serving()
+    test_app, api = await serve_issues(settings_factory)
     try:
         assert await api.kernel.db.fetch_value(count) >= 1
         assert await api.ids(search="WÖRDS") == [issue_id]
+    finally:
+        await test_app.__aexit__(None, None, None)
+
+
+async def test_folded_copies_are_recomputed_when_the_fold_function_changes(settings_factory, backend):
+    """PostgreSQL: copies folded by an older fold function (one without unaccent, as on a server
+    that lacked the extension) are computed again when the index is repaired with the new one."""
+    if backend != "postgres":
+        return
+
+    test_app, api = await serve_issues(settings_factory)
+    db = api.kernel.db
+    await db.execute(
+        "CREATE OR REPLACE FUNCTION server_fold(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT "
+        "AS $$ SELECT lower($1) $$"
+    )
+    issue_id = await api.create("École d'été")
+    assert await api.ids(search="ecole") == []  # folded without unaccent
+    await db.execute("DROP EXTENSION pg_trgm CASCADE")  # the next start repairs the index
+    await test_app.__aexit__(None, None, None)
+
+    test_app, api = await serve_issues(settings_factory)
+    try:
+        assert await api.ids(search="ecole") == [issue_id]
+        assert await api.ids(search="École") == [issue_id]
     finally:
         await test_app.__aexit__(None, None, None)
 
