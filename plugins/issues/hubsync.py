@@ -32,6 +32,7 @@ Repositories without a hub keep the plain SQLite behaviour (:mod:`.service`).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import copy
 import logging
 from collections.abc import Callable
@@ -58,6 +59,10 @@ log = logging.getLogger("crosslink.issues.hub")
 WRITE_ATTEMPTS = 10
 #: Machine-local: the hub commit this server last hydrated (beside the CLI's .last-hydrated-ref).
 MARKER_FILE = ".server-hydrated-ref"
+
+#: Set inside :meth:`HubIssues.hydrate` (and the hub operations it starts, which inherit it):
+#: a notification arriving there comes from the hydration's own write and must not wait for it.
+_IN_HYDRATION: contextvars.ContextVar[bool] = contextvars.ContextVar("in_hydration", default=False)
 
 Files = dict[str, Any]  # relative path -> dict (JSON), bytes, or None (remove)
 
@@ -134,10 +139,10 @@ class HubIssues:
         remote, promote this server's offline issues."""
         if not self.active():
             return
-        if self._lock.locked():
-            self._pending = True  # the hydration running now looks again before it ends
+        if _IN_HYDRATION.get():
+            self._pending = True  # our own hydration's write: it looks again before it ends
         else:
-            await self.hydrate()
+            await self.hydrate()  # waits for a hydration running elsewhere, then takes this move in
         if moved.reason in ("push", "fetch"):
             await self.promote_quietly()
 
@@ -156,25 +161,36 @@ class HubIssues:
             await self.hydrate()
 
     async def hydrate(self, *, force: bool = False) -> list[tuple[int, str]]:
-        """Bring SQLite to the hub (migrating SQLite-only rows into it first); the changes made."""
+        """Bring SQLite to the hub (migrating SQLite-only rows into it first); the changes made.
+
+        One hydration at a time: a caller arriving while another runs waits for it, then looks
+        at the hub again (so a notification is never answered before its move is in SQLite).
+        """
+        async with self._lock:
+            token = _IN_HYDRATION.set(True)
+            try:
+                return await self._hydrate_locked(force)
+            finally:
+                _IN_HYDRATION.reset(token)
+
+    async def _hydrate_locked(self, force: bool) -> list[tuple[int, str]]:
         done: list[tuple[int, str]] = []
         migrated = False
-        async with self._lock:
-            while True:
-                self._pending = False
-                head = await self.owner.hub.head()
-                if head == self._hydrated and not force:
-                    break
-                force = False
-                state = await self._read()
-                if not migrated and await self._migrate(state):
-                    migrated = force = True
-                    continue  # the hub moved: read it again (and hydrate what was written)
-                done += await self._apply(state)
-                self._hydrated = head
-                await asyncio.to_thread(self._write_marker, head)
-                if not self._pending:
-                    break
+        while True:
+            self._pending = False
+            head = await self.owner.hub.head()
+            if head == self._hydrated and not force:
+                break
+            force = False
+            state = await self._read()
+            if not migrated and await self._migrate(state):
+                migrated = force = True
+                continue  # the hub moved: read it again (and hydrate what was written)
+            done += await self._apply(state)
+            self._hydrated = head
+            await asyncio.to_thread(self._write_marker, head)
+            if not self._pending:
+                break
         return done
 
     def _write_marker(self, head: str | None) -> None:
