@@ -109,6 +109,18 @@ class WorkerContext:
         state.wake.clear()
         return not state.stop.is_set()
 
+    async def linger(self, seconds: float) -> bool:
+        """Sleep ``seconds`` whatever wakes the worker meanwhile (a deliberate delay, such as
+        letting a burst of writes gather), cut short only at shutdown. Returns ``False`` when the
+        worker should stop, ``True`` otherwise."""
+        stop = self._state.stop
+        if not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), seconds)
+            except TimeoutError:
+                pass
+        return not stop.is_set()
+
     def note(self, text: str | None) -> None:
         """A short status line shown in ``GET /api/v1/workers`` (progress, last result)."""
         self._state.note = None if text is None else str(text)[:200]

@@ -36,6 +36,7 @@ from tests.hardening.conftest import fresh_repo
 pytestmark = pytest.mark.slow
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ",".join([
     "not_a_server_error",
     "status_code_conformance",
@@ -57,7 +58,7 @@ SHARDS = {
     "issues": r"^/api/v1/issues",
     "orchestrator-usage": r"^/api/v1/(orchestrator|usage)",
     "knowledge-sessions-agents-locks": r"^/api/v1/(knowledge|sessions|agents|locks)",
-    # the event log's long-poll is tried at its longest ``wait`` (60 s): a shard of its own
+    # the event log's long poll waits (shortened by schemathesis_hooks): a shard of its own
     "events-sync": r"^/api/v1/(events|sync)",
     "the-rest": None,
 }
@@ -90,14 +91,16 @@ def start_schemathesis(url: str, workdir: Path, shard: str) -> subprocess.Popen:
         "--workers", "1",
         "--no-shrink",
         # longer than the longest wait a request may ask for (GET /events/log?wait=60, a long
-        # poll that rightly answers after 60 s when no event comes)
+        # poll that rightly answers after 60 s when no event comes; the hooks shorten it)
         "--request-timeout", "75",
         "--generation-database", "none",
         "--no-color",
         "--report", "junit", "--report-junit-path", str(workdir / "junit.xml"),
     ]
     return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"})
+                            env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false",
+                                 "SCHEMATHESIS_HOOKS": "tests.hardening.schemathesis_hooks",
+                                 "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))})
 
 
 def failures_in(report: Path) -> int:

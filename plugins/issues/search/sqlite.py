@@ -272,8 +272,8 @@ class SqliteSearch(SearchEngine):
             queued, self._first_build = self._first_build, None
             await self._build_in_background(queued, ctx)
             return
-        if self._written:  # a burst of this server's writes is drained together
-            await asyncio.sleep(DRAIN_DELAY)
+        if self._written:  # a burst of this server's writes is drained together (at shutdown: now)
+            await ctx.linger(DRAIN_DELAY)
         self._written = False
         if await self.refresh(wake=False):
             await self.catch_up(pause=CHUNK_PAUSE, until_short=True, share=DRAIN_SHARE)
