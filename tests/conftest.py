@@ -105,6 +105,84 @@ def pg_template() -> str:
     return name
 
 
+async def _create_database(name: str, template: str | None) -> None:
+    """``CREATE DATABASE name`` (a copy of ``template``), retried while another session copies
+    the template (PostgreSQL refuses a template that is being read)."""
+    clause = f' TEMPLATE "{template}"' if template else ""
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        for attempt in range(50):
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"{clause}')
+                return
+            except asyncpg.ObjectInUseError:
+                await asyncio.sleep(0.1 + 0.05 * attempt)
+        pytest.fail("the template database stayed busy")
+    finally:
+        await admin.close()
+
+
+async def _drop_database(name: str) -> None:
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _new_database_name() -> str:
+    return f"crosslink_t_{uuid.uuid4().hex[:12]}"
+
+
+class SpareDatabases:
+    """Copies of the template made ahead, in threads, while earlier tests run: a test does not
+    wait for its copy (PostgreSQL makes several at once faster than one after another), and
+    a used database is dropped in the background too."""
+
+    AHEAD = 2
+
+    def __init__(self, template: str) -> None:
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.template = template
+        self._pool = ThreadPoolExecutor(self.AHEAD, thread_name_prefix="spare-database")
+        self._ready: deque = deque()
+
+    def _make(self) -> str:
+        name = _new_database_name()
+        asyncio.run(_create_database(name, self.template))
+        return name
+
+    async def take(self) -> str:
+        """A fresh copy of the template (one made ahead when there is one); more are started."""
+        future = self._ready.popleft() if self._ready else None
+        while len(self._ready) < self.AHEAD:
+            self._ready.append(self._pool.submit(self._make))
+        if future is None:
+            name = _new_database_name()
+            await _create_database(name, self.template)
+            return name
+        return await asyncio.wrap_future(future)
+
+    def give_back(self, name: str) -> None:
+        """Drop ``name`` in a thread (the test does not wait for it)."""
+        self._pool.submit(lambda: asyncio.run(_drop_database(name)))
+
+    def close(self) -> None:
+        for future in self._ready:
+            asyncio.run(_drop_database(future.result()))
+        self._pool.shutdown()
+
+
+@pytest.fixture(scope="session")
+def spare_databases(pg_template: str):
+    """The session's :class:`SpareDatabases` (the last spare is dropped at the end)."""
+    spares = SpareDatabases(pg_template)
+    yield spares
+    spares.close()
+
+
 @pytest.fixture
 async def database_url(backend: str, repo: Path, request):
     """``None`` (the default SQLite file in the repo) or a fresh PostgreSQL database URL: a copy
@@ -112,28 +190,17 @@ async def database_url(backend: str, repo: Path, request):
     if backend == "sqlite":
         yield None
         return
-    name = f"crosslink_t_{uuid.uuid4().hex[:12]}"
-    fresh = request.node.get_closest_marker("fresh_database") is not None
-    template = "" if fresh else f' TEMPLATE "{request.getfixturevalue("pg_template")}"'
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        for attempt in range(50):
-            try:
-                await admin.execute(f'CREATE DATABASE "{name}"{template}')
-                break
-            except asyncpg.ObjectInUseError:  # another session copies the template right now
-                await asyncio.sleep(0.1 + 0.05 * attempt)
-        else:
-            pytest.fail("the template database stayed busy")
-    finally:
-        await admin.close()
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    if request.node.get_closest_marker("fresh_database") is not None:
+        name = _new_database_name()
+        await _create_database(name, None)
+        yield f"{base}/{name}"
+        await _drop_database(name)
+        return
+    spares = request.getfixturevalue("spare_databases")
+    name = await spares.take()
     yield f"{base}/{name}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    spares.give_back(name)
 
 
 @pytest.fixture
