@@ -135,18 +135,20 @@ def _new_database_name() -> str:
 
 
 class SpareDatabases:
-    """Copies of the template made ahead, in threads, while earlier tests run: a test does not
-    wait for its copy (PostgreSQL makes several at once faster than one after another), and
-    a used database is dropped in the background too."""
+    """Copies of the template made ahead, in a thread, while the previous test runs: a test does
+    not wait for its copy, and a used database is dropped in the background too."""
 
-    AHEAD = 2
+    #: One copy ahead per test process (the suite runs several processes; more copies at once
+    #: only add to the disk's load).
+    AHEAD = 1
 
     def __init__(self, template: str) -> None:
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
         self.template = template
-        self._pool = ThreadPoolExecutor(self.AHEAD, thread_name_prefix="spare-database")
+        # two threads: a drop never holds up the next copy
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="spare-database")
         self._ready: deque = deque()
 
     def _make(self) -> str:
@@ -171,7 +173,8 @@ class SpareDatabases:
 
     def close(self) -> None:
         for future in self._ready:
-            asyncio.run(_drop_database(future.result()))
+            if future.exception() is None:
+                asyncio.run(_drop_database(future.result()))
         self._pool.shutdown()
 
 
@@ -221,6 +224,11 @@ async def app_factory(settings_factory):
     async def make(plugins: str = "all", extra_plugins=None, **overrides) -> TestServer:
         app = create_app(settings_factory(plugins=plugins, **overrides), extra_plugins=extra_plugins)
         test_app = app.test_app()
+        # Quart's test default (6 s) is shorter than the kernel's own shutdown deadlines (a
+        # worker's stop_timeout, a hub operation running to its end): on a loaded machine a
+        # shutdown cut off there leaves Tortoise's global context behind and every later test
+        # of that worker fails to start. ``crosslink serve`` allows 10 s; so does this.
+        test_app.shutdown_timeout = 10
         await test_app.__aenter__()
         running.append(test_app)
         return TestServer(app=app, client=test_app.test_client(), kernel=kernel_of(app))
