@@ -50,7 +50,7 @@ browser:
 ## Install with test dependencies, start PostgreSQL, run the whole test suite (in parallel)
 PYTEST_WORKERS ?= 3
 test: install-test postgres browser
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## ruff (lint) and vulture (dead code), with the settings in pyproject.toml
 lint: install-test

@@ -293,9 +293,3 @@ def with_testdist(testdist_path: Path, monkeypatch) -> Path:
     monkeypatch.syspath_prepend(str(testdist_path))
     importlib.invalidate_caches()
     return testdist_path
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``long`` first (in their order), so that a parallel run starts them early
-    instead of ending with one worker still busy with one of them."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)

@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-@pytest.mark.long
 def test_smoke_mode_prints_the_table():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("MAKELEVEL", None)
@@ -133,7 +132,6 @@ def test_hub_smoke_mode_prints_its_figures():
 
 
 
-@pytest.mark.long
 def test_smoke_mode_on_postgresql_too():
     """``--postgres-sizes``: the same scenarios on the data copied into a scratch PostgreSQL
     database, side by side in the table (the ``pg:`` rows)."""

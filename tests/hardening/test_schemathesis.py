@@ -33,7 +33,7 @@ import pytest
 
 from tests.hardening.conftest import fresh_repo
 
-pytestmark = [pytest.mark.slow, pytest.mark.long]
+pytestmark = pytest.mark.slow
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -94,7 +94,6 @@ def answers(url: str, paths: list[str]) -> dict[str, object]:
         return result
 
 
-@pytest.mark.long
 def test_a_copy_round_trip_gives_identical_answers(generated, pg_database, tmp_path):
     manifest = json.loads((generated / "bench-manifest.json").read_text())
     source_db = generated / ".crosslink" / "issues.db"

@@ -14,7 +14,6 @@ from .seed import seed_api, seed_hub
 pytestmark = [pytest.mark.slow, SESSION_LOOP, pytest.mark.parametrize("backend", BACKENDS, indirect=True)]
 
 
-@pytest.mark.long
 async def test_every_page_renders_seeded_data(repo, backend, live_server_factory, tab_factory):
     seed_hub(repo)
     live = live_server_factory()
