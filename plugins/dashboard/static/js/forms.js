@@ -10,7 +10,7 @@
 // data-success-from="message" shows that key of the answer as the confirmation.
 
 import { confirmAction } from "./dialogs.js";
-import { refreshAll } from "./live.js";
+import { holdForLeaving, refreshAll } from "./live.js";
 
 const OMIT = Symbol("omit");
 
@@ -135,6 +135,8 @@ async function submit(form) {
   }
   form.dataset.busy = "1";
   form.setAttribute("aria-busy", "true");
+  const then = form.dataset.then || "refresh";
+  const stay = then.startsWith("go:") || then === "reload" ? holdForLeaving() : () => {};
   try {
     const init = { method: request.method, credentials: "same-origin", headers: { Accept: "application/json" } };
     if (request.body !== null) {
@@ -154,9 +156,9 @@ async function submit(form) {
         showFieldProblem(form, String(field.field).split(".")[0], field.message);
       }
       showStatus(form, (answer && answer.detail) || `The server answered ${response.status}.`, "error");
+      stay();
       return;
     }
-    const then = form.dataset.then || "refresh";
     if (then.startsWith("go:")) {
       location.assign(fill(then.slice(3), answer));
       return;
@@ -171,6 +173,7 @@ async function submit(form) {
     showStatus(form, said || form.dataset.success || "Done.", "ok");
     refreshAll();
   } catch (problem) {
+    stay();
     showStatus(form, `The server could not be reached (${problem.message}).`, "error");
   } finally {
     delete form.dataset.busy;

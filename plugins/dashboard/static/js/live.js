@@ -19,6 +19,7 @@ let connectedBefore = false;
 let refreshTimer = null;
 let refreshing = false;
 let held = false;
+let leaving = 0; // actions under way that leave this page when they succeed
 
 function setStatus(state, text) {
   const indicator = document.getElementById("live-status");
@@ -50,6 +51,22 @@ export function refreshAll() {
   scheduleRefresh(0);
 }
 
+/**
+ * An action that navigates away when it succeeds has started: re-read nothing meanwhile (the
+ * page it acts on may be gone, a delete's own event would re-read it for nothing). Returns the
+ * function that undoes this when the action fails and the page stays.
+ */
+export function holdForLeaving() {
+  leaving += 1;
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    leaving -= 1;
+    if (staleRegions.size) scheduleRefresh(0);
+  };
+}
+
 function scheduleRefresh(delay) {
   if (refreshTimer === null) refreshTimer = setTimeout(refresh, delay);
 }
@@ -73,7 +90,7 @@ function morph(current, fresh) {
 
 async function refresh() {
   refreshTimer = null;
-  if (refreshing || staleRegions.size === 0) return;
+  if (refreshing || leaving || staleRegions.size === 0) return;
   const ids = [...staleRegions];
   staleRegions.clear();
   refreshing = true;
