@@ -6,7 +6,8 @@ rightly answers after ``N`` seconds, and schemathesis's boundary values ask for 
 ``wait`` is shortened here to at most half a second before the request goes out: the same code
 path runs (validation, the empty page, the wait, the second read) and schemathesis revalidates
 the case after the edit, so invalid values (negative, above 60, not a number) go out unchanged.
-The full-length wait is covered by ``tests/kernel/test_event_log.py``.
+Long-polling itself (answered by a new event, or empty once its wait is over) is tested in
+``tests/kernel/test_event_log.py``.
 """
 
 from __future__ import annotations
