@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -20,18 +21,22 @@ import pytest
 
 from kernel.app import create_app, kernel_of
 from kernel.settings import Settings
+from tests.sqlite_templates import SqliteTemplates
 from tests.support import CROSSLINK, LiveServer, TestServer, git, start_live_server
+from tests.url_builders import memoize_url_builders
 
 # Installed third-party plugins must not leak into tests; tests that want entry points say so.
 os.environ["CROSSLINK_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+memoize_url_builders()
 
 from tests.support import PG_ADMIN_DSN  # noqa: E402  (defined with the other helpers)
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """A git repository with one commit, as a user's project would be."""
-    root = tmp_path / "project"
+@pytest.fixture(scope="session")
+def repo_template(tmp_path_factory) -> Path:
+    """A git repository with one commit, made once per test process and copied for each test
+    (five git commands per test cost more than a copy of a few dozen small files)."""
+    root = tmp_path_factory.mktemp("repo-template") / "project"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.email", "tester@example.com")
@@ -39,6 +44,15 @@ def repo(tmp_path: Path) -> Path:
     (root / "README.md").write_text("project\n")
     git(root, "add", "README.md")
     git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path, repo_template: Path) -> Path:
+    """A git repository with one commit, as a user's project would be (a copy of
+    :func:`repo_template`: a test may change it freely)."""
+    root = tmp_path / "project"
+    shutil.copytree(repo_template, root, symlinks=True)
     return root
 
 
@@ -216,13 +230,22 @@ def settings_factory(repo: Path, database_url: str | None):
     return make
 
 
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory) -> SqliteTemplates:
+    """This process's migrated SQLite files (see :mod:`tests.sqlite_templates`)."""
+    return SqliteTemplates(tmp_path_factory.mktemp("sqlite-templates"))
+
+
 @pytest.fixture
-async def app_factory(settings_factory):
+async def app_factory(settings_factory, sqlite_templates, request):
     """``await app_factory(plugins="all", extra_plugins=None, **settings)`` -> TestServer."""
     running = []
+    from_template = request.node.get_closest_marker("fresh_database") is None
 
     async def make(plugins: str = "all", extra_plugins=None, **overrides) -> TestServer:
         app = create_app(settings_factory(plugins=plugins, **overrides), extra_plugins=extra_plugins)
+        if from_template and extra_plugins is None:
+            await sqlite_templates.prepare(kernel_of(app))
         test_app = app.test_app()
         # Quart's test default (6 s) is shorter than the kernel's own shutdown deadlines (a
         # worker's stop_timeout, a hub operation running to its end): on a loaded machine a
