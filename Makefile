@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_VERSION := $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 
-.PHONY: install install-test serve test lint smoke-newest postgres browser bench-smoke bench bench-scale bench-dashboard clean
+.PHONY: install install-test serve test screenshots lint smoke-newest postgres browser bench-smoke bench bench-scale bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ browser:
 PYTEST_WORKERS ?= 3
 test: install-test postgres browser
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+## The dashboard's browser tests, writing screenshots of every page (light and dark) to screenshots/
+screenshots: install-test postgres browser
+	CROSSLINK_TEST_SCREENSHOTS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/plugins/dashboard $(PYTEST_ARGS)
 
 ## ruff (lint) and vulture (dead code), with the settings in pyproject.toml
 lint: install-test

@@ -55,10 +55,11 @@ SERVER_CPU, LOAD_CPU = 0, 1
 
 FULL = dict(sizes=[10_000, 100_000], runs=3, throughput_s=10, latency_s=5, warmup_s=2, connections=32,
             subscribers=1000, fanout_rounds=20, cold_starts=5, tool="wrk", servers=True, orchestrator_stages=100,
+            fresh_writes=True,
             knowledge_pages=100, usage_rows=1_000_000, postgres=pg.DEFAULT_SERVER, postgres_sizes=[100_000])
 SMOKE = dict(sizes=[300], runs=1, throughput_s=0.5, latency_s=0.3, warmup_s=0, connections=4,
              subscribers=20, fanout_rounds=3, cold_starts=1, tool="python", servers=False, orchestrator_stages=10, knowledge_pages=5,
-             usage_rows=2_000,
+             usage_rows=2_000, fresh_writes=False,
              postgres=pg.DEFAULT_SERVER, postgres_sizes=[])
 
 
@@ -255,15 +256,18 @@ class Bench:
                         f"the server on the {n:,}-issue repository{where} after the reads and the fan-out above")
             self.say(f"RSS after the workload{where} {memory['rss_mb']:.1f} MB (peak {memory['peak_mb']:.1f} MB)")
         # each write scenario starts from the generated data: a run adds thousands of rows, and
-        # the search index takes them in later (see the catch-up figure) while writes wait
-        for scenario in writes:
+        # the search index takes them in later (see the catch-up figure) while writes wait. A
+        # smoke run adds a few dozen, so its write scenarios share one server on fresh data.
+        batches = [[scenario] for scenario in writes] if plan["fresh_writes"] else [writes]
+        for batch in batches:
             db = fresh()
             with servers.crosslink(repo, self.logs / f"serve-{prefix[:-1] or 'sqlite'}-{n}-writes.log",
                                    cpu=SERVER_CPU, db=db) as server:
                 self.server = server
-                figures = self.guarded(lambda scenario=scenario: self.latency(n, server.url, scenario))
-                if scenario.catch_up and figures:
-                    self.guarded(lambda figures=figures: self.catch_up(n, server, manifest, figures))
+                for scenario in batch:
+                    figures = self.guarded(lambda scenario=scenario: self.latency(n, server.url, scenario))
+                    if scenario.catch_up and figures:
+                        self.guarded(lambda figures=figures: self.catch_up(n, server, manifest, figures))
         self.server = None
         self.section_prefix = ""
 

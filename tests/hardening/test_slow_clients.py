@@ -1,27 +1,39 @@
 """Clients that are slow or speak broken HTTP, against a real ``crosslink serve`` over raw sockets.
 
 The server runs with ``--header-timeout 1 --body-timeout 1`` so that the cut-offs happen within
-the test; the tests assert what the client receives, never how long it took.
+the test; the tests assert what the client receives, never how long it took. One server serves
+the whole module: every test opens its own connections and none stores anything (one checks
+exactly that), so they share it rather than pay a start each.
 """
 
 from __future__ import annotations
 
 import json
 import select
+import shutil
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
+from tests.support import LiveServer, start_live_server
 
 pytestmark = pytest.mark.slow
 
 WAIT = 30  # seconds a socket read may block before the test gives up (never reached when it works)
 
 
-@pytest.fixture
-def live(live_server_factory):
-    return live_server_factory("--plugins", "issues", "--header-timeout", "1", "--body-timeout", "1")
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, repo_template: Path):
+    """``crosslink serve --plugins issues`` with one-second header and body deadlines."""
+    repo = tmp_path_factory.mktemp("slow-clients") / "project"
+    shutil.copytree(repo_template, repo, symlinks=True)
+    server: LiveServer = start_live_server(repo, ["--plugins", "issues", "--header-timeout", "1", "--body-timeout", "1"])
+    yield server
+    server.stop()
+    assert "Traceback" not in server.text(), server.text()[-5000:]
 
 
 def connect(url: str) -> socket.socket:

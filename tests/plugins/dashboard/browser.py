@@ -1,12 +1,16 @@
 """Driving the dashboard in a real headless Chromium (Debian's, through Playwright).
 
 :class:`Tab` is one browser page on a running ``crosslink serve``: it records every console
-error and uncaught page error, waits for the live connection after each navigation, and writes
-screenshots (light and dark) into ``screenshots/`` at the repository root (gitignored).
+error and uncaught page error, waits for the live connection after each navigation, and, when
+``CROSSLINK_TEST_SCREENSHOTS=1`` is set (``make screenshots``), writes screenshots (light and
+dark) into ``screenshots/`` at the repository root (gitignored). They are for a person to look
+at, not assertions, and a full-page capture in two colour schemes costs more than the checks
+around it, so an ordinary test run takes none.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -16,6 +20,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "screenshots"
+TAKE_SCREENSHOTS = os.environ.get("CROSSLINK_TEST_SCREENSHOTS") == "1"
 #: Every browser test runs in pytest-asyncio's session loop, where the one shared browser lives
 #: (``pytestmark = [..., SESSION_LOOP]``): Playwright's objects belong to the loop that made them.
 SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
@@ -53,16 +58,17 @@ class Tab:
             await expect(self.page.locator("#live-status")).to_have_attribute("data-state", "live")
         return self.page
 
-    async def screenshot(self, name: str) -> Path:
-        """The page as it is now, full length, in light and in dark."""
+    async def screenshot(self, name: str) -> None:
+        """The page as it is now, full length, in light and in dark, as
+        ``screenshots/<name>-light.png`` and ``-dark.png`` (only with ``CROSSLINK_TEST_SCREENSHOTS=1``)."""
+        if not TAKE_SCREENSHOTS:
+            return
         SCREENSHOTS.mkdir(exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
-        target = SCREENSHOTS / f"{safe}.png"
         for scheme in ("light", "dark"):
             await self.page.emulate_media(color_scheme=scheme)
             await self.page.screenshot(path=SCREENSHOTS / f"{safe}-{scheme}.png", full_page=True)
         await self.page.emulate_media(color_scheme="light")
-        return target
 
     def assert_clean(self, *, refused: tuple[int, ...] = ()) -> None:
         """No console or page error; ``refused`` lists statuses the test provoked on purpose
