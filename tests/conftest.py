@@ -32,6 +32,14 @@ memoize_url_builders()
 from tests.support import PG_ADMIN_DSN  # noqa: E402  (defined with the other helpers)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests marked ``slow`` (subprocesses, many requests) first, each group in its
+    usual order. pytest-xdist hands tests to its workers in this order, so a test of half a
+    minute that comes last keeps one worker busy while the others have finished; started
+    first, the quick tests fill the gaps around it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def repo_template(tmp_path_factory) -> Path:
     """A git repository with one commit, made once per test process and copied for each test
