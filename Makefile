@@ -50,7 +50,7 @@ browser:
 ## Install with test dependencies, start PostgreSQL, run the whole test suite (in parallel)
 PYTEST_WORKERS ?= 3
 test: install-test postgres browser
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxschedchunk 1 $(PYTEST_ARGS)
 
 ## The dashboard's browser tests, writing screenshots of every page (light and dark) to screenshots/
 screenshots: install-test postgres browser

@@ -22,22 +22,30 @@ import pytest
 from kernel.app import create_app, kernel_of
 from kernel.settings import Settings
 from tests.sqlite_templates import SqliteTemplates
-from tests.support import CROSSLINK, LiveServer, TestServer, git, start_live_server
+from tests.support import CROSSLINK, PG_ADMIN_DSN, LiveServer, TestServer, git, start_live_server
 from tests.url_builders import memoize_url_builders
 
 # Installed third-party plugins must not leak into tests; tests that want entry points say so.
 os.environ["CROSSLINK_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 memoize_url_builders()
 
-from tests.support import PG_ADMIN_DSN  # noqa: E402  (defined with the other helpers)
+
+#: Fixtures of the tests that start processes (``crosslink serve``, Chromium): seconds each.
+_PROCESS_FIXTURES = {"live_server_factory", "browser"}
+
+
+def _takes_long(item: pytest.Item) -> bool:
+    return item.get_closest_marker("slow") is not None or not _PROCESS_FIXTURES.isdisjoint(
+        getattr(item, "fixturenames", ())
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the tests marked ``slow`` (subprocesses, many requests) first, each group in its
-    usual order. pytest-xdist hands tests to its workers in this order, so a test of half a
-    minute that comes last keeps one worker busy while the others have finished; started
-    first, the quick tests fill the gaps around it."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Run the tests that take long (marked ``slow``, or starting a server or a browser) first,
+    each group in its usual order. ``make test`` hands tests to pytest-xdist's workers one at
+    a time in this order (``--maxschedchunk 1``), so the run ends on quick tests that even out
+    the workers, not on a half-minute test that keeps one busy while the others wait."""
+    items.sort(key=lambda item: not _takes_long(item))
 
 
 @pytest.fixture(scope="session")

@@ -67,6 +67,7 @@ def test_module_sections_are_replaced_and_kept_when_the_main_report_is_rewritten
 
 
 
+@pytest.mark.slow
 def test_usage_smoke_mode_prints_its_figures():
     """``python -m bench.usage --smoke``: 2,000 CLI rows, every scenario once, p50/p99 printed."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -103,6 +104,7 @@ def test_dashboard_benchmark_smoke_mode_prints_its_table():
         assert name in out, f"{name!r} missing from the table:\n{out[-3000:]}"
 
 
+@pytest.mark.slow
 def test_the_orchestrator_benchmark_runs_alone():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "bench.orchestrator", "--smoke"], cwd=ROOT, env=env,
@@ -123,6 +125,7 @@ def test_locks_smoke_mode_prints_its_table():
         assert name in done.stdout, f"{name!r} missing from the table:\n{done.stdout[-3000:]}"
 
 
+@pytest.mark.slow
 def test_hub_smoke_mode_prints_its_figures():
     """``python -m bench.hub --smoke``: POST /issues with and without a hub, and bare git."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
