@@ -161,6 +161,9 @@ def reserve_static_segments(url_map: Map) -> None:
     405 naming POST, as ``/openapi.json`` (where a literal path wins) says, not agent "rescan".
     """
     rules = [(rule, _segments(rule.rule)) for rule in url_map.iter_rules()]
+    by_length: dict[int, list[tuple[Any, list[str | None]]]] = {}
+    for rule, segments in rules:
+        by_length.setdefault(len(segments), []).append((rule, segments))
     for rule, segments in rules:
         names = iter(_PLACEHOLDER.findall(rule.rule))
         for position, segment in enumerate(segments):
@@ -173,9 +176,8 @@ def reserve_static_segments(url_map: Map) -> None:
             converter.parameter = name
             literals = {
                 other[position]
-                for sibling, other in rules
+                for sibling, other in by_length[len(segments)]
                 if sibling is not rule
-                and len(other) == len(segments)
                 and other[position] not in (None, "<mixed>")
                 and all(other[i] == segments[i] for i in range(len(segments)) if i != position)
             }

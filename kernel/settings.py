@@ -27,14 +27,20 @@ def find_repo_root(start: Path) -> Path:
     root of the git repository around ``start`` (the main working tree when ``start`` is in a
     linked worktree). Failing that, ``start`` itself.
     """
+    return _locate_repo(start)[0]
+
+
+def _locate_repo(start: Path) -> tuple[Path, Path | None]:
+    """:func:`find_repo_root`, and the main working tree's root when git was asked for it on
+    the way (so :attr:`Settings.main_repo_root` need not ask again)."""
     start = start.resolve()
     if not start.is_dir():
         raise StartupError(f"--repo {start} is not a directory")
     for directory in (start, *start.parents):
         if (directory / CROSSLINK_DIR).is_dir():
-            return directory
+            return directory, None
     main_root = _main_git_root(start)
-    return main_root or start
+    return (main_root, main_root) if main_root else (start, None)
 
 
 def _main_git_root(start: Path) -> Path | None:
@@ -104,8 +110,10 @@ class Settings:
     @classmethod
     def for_repo(cls, start: Path | str | None = None, **overrides: Any) -> Settings:
         """Settings for the repository around ``start`` (default: the current directory)."""
-        root = find_repo_root(Path(start) if start else Path.cwd())
+        root, main_root = _locate_repo(Path(start) if start else Path.cwd())
         settings = cls(repo_root=root, **overrides)
+        if main_root is not None:
+            settings.main_repo_root = main_root  # what git answered already (a cached_property)
         data = settings._read_config_file()
         settings.plugin_settings = settings._plugin_tables(data)
         settings._apply_event_settings(data.get("events", {}))

@@ -24,6 +24,7 @@ Rules every plugin gets without writing them, the same on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -310,7 +311,7 @@ def path_args(**types: Any) -> Callable:
     (pattern, lengths). A type with only a schema (``Annotated[str, Field(json_schema_extra=
     ...)]``) documents a check the route makes itself.
     """
-    adapters = {name: TypeAdapter(kind) for name, kind in types.items()}
+    adapters = {name: _path_adapter(kind) for name, kind in types.items()}
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -325,11 +326,42 @@ def path_args(**types: Any) -> Callable:
             return await view(*args, **kwargs)
 
         schemas = dict(getattr(view, PATH_SCHEMAS_ATTRIBUTE, {}))
-        schemas.update({name: adapter.json_schema() for name, adapter in adapters.items()})
+        schemas.update({name: _path_schema(kind) for name, kind in types.items()})
         setattr(wrapper, PATH_SCHEMAS_ATTRIBUTE, schemas)
         return wrapper
 
     return decorator
+
+
+def _path_adapter(kind: Any) -> TypeAdapter:
+    """One adapter per path parameter type for the process: every app's routes share it
+    (building one, and its schema, is most of a route's registration)."""
+    return _shared_adapter(kind) if _hashable(kind) else TypeAdapter(kind)
+
+
+def _path_schema(kind: Any) -> dict[str, Any]:
+    """The JSON Schema of a path parameter type (a fresh copy: the caller owns it)."""
+    if not _hashable(kind):
+        return TypeAdapter(kind).json_schema()
+    return copy.deepcopy(_shared_schema(kind))
+
+
+def _hashable(kind: Any) -> bool:
+    try:
+        hash(kind)
+    except TypeError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=64)
+def _shared_adapter(kind: Any) -> TypeAdapter:
+    return TypeAdapter(kind)
+
+
+@lru_cache(maxsize=64)
+def _shared_schema(kind: Any) -> dict[str, Any]:
+    return _shared_adapter(kind).json_schema()
 
 
 def json_body(model: type[BaseModel]) -> Callable:
