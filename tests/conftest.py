@@ -1,11 +1,14 @@
 """Fixtures shared by every test: real git repositories, real databases, real servers.
 
-* ``repo``: a fresh git repository (``git init``) in a temporary directory.
+* ``repo``: a git repository with one commit in a temporary directory (a copy of one made
+  once per test process).
 * ``backend``: ``"sqlite"`` unless a module parametrises it; plugin suites write
   ``pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)`` to run on SQLite
   and on the PostgreSQL server at 127.0.0.1:5432 (each test gets its own database).
 * ``app_factory`` / ``server``: the application with its lifespan running and a Quart test
-  client; ``live_server_factory``: ``crosslink serve`` started as a subprocess.
+  client (on SQLite, its file starts as a copy of an already migrated one: see
+  :mod:`tests.sqlite_templates`); ``live_server_factory``: ``crosslink serve`` started as a
+  subprocess.
 """
 
 from __future__ import annotations
