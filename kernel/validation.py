@@ -311,7 +311,8 @@ def path_args(**types: Any) -> Callable:
     (pattern, lengths). A type with only a schema (``Annotated[str, Field(json_schema_extra=
     ...)]``) documents a check the route makes itself.
     """
-    adapters = {name: _path_adapter(kind) for name, kind in types.items()}
+    built = {name: _path_type(kind) for name, kind in types.items()}
+    adapters = {name: adapter for name, (adapter, _) in built.items()}
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -326,42 +327,28 @@ def path_args(**types: Any) -> Callable:
             return await view(*args, **kwargs)
 
         schemas = dict(getattr(view, PATH_SCHEMAS_ATTRIBUTE, {}))
-        schemas.update({name: _path_schema(kind) for name, kind in types.items()})
+        schemas.update({name: copy.deepcopy(schema) for name, (_, schema) in built.items()})
         setattr(wrapper, PATH_SCHEMAS_ATTRIBUTE, schemas)
         return wrapper
 
     return decorator
 
 
-def _path_adapter(kind: Any) -> TypeAdapter:
-    """One adapter per path parameter type for the process: every app's routes share it
-    (building one, and its schema, is most of a route's registration)."""
-    return _shared_adapter(kind) if _hashable(kind) else TypeAdapter(kind)
-
-
-def _path_schema(kind: Any) -> dict[str, Any]:
-    """The JSON Schema of a path parameter type (a fresh copy: the caller owns it)."""
-    if not _hashable(kind):
-        return TypeAdapter(kind).json_schema()
-    return copy.deepcopy(_shared_schema(kind))
-
-
-def _hashable(kind: Any) -> bool:
+def _path_type(kind: Any) -> tuple[TypeAdapter, dict[str, Any]]:
+    """The adapter and the JSON Schema of a path parameter type (the schema is shared: copy it
+    before changing it). Built once per type for the process and shared by every app's routes:
+    building them is most of a route's registration. An unhashable type is built each time."""
     try:
-        hash(kind)
+        return _shared_path_type(kind)
     except TypeError:
-        return False
-    return True
+        adapter = TypeAdapter(kind)
+        return adapter, adapter.json_schema()
 
 
 @lru_cache(maxsize=64)
-def _shared_adapter(kind: Any) -> TypeAdapter:
-    return TypeAdapter(kind)
-
-
-@lru_cache(maxsize=64)
-def _shared_schema(kind: Any) -> dict[str, Any]:
-    return _shared_adapter(kind).json_schema()
+def _shared_path_type(kind: Any) -> tuple[TypeAdapter, dict[str, Any]]:
+    adapter = TypeAdapter(kind)
+    return adapter, adapter.json_schema()
 
 
 def json_body(model: type[BaseModel]) -> Callable:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -25,7 +24,15 @@ import pytest
 from kernel.app import create_app, kernel_of
 from kernel.settings import Settings
 from tests.sqlite_templates import SqliteTemplates
-from tests.support import CROSSLINK, PG_ADMIN_DSN, LiveServer, TestServer, git, start_live_server
+from tests.support import (
+    CROSSLINK,
+    PG_ADMIN_DSN,
+    LiveServer,
+    TestServer,
+    copy_repository,
+    git,
+    start_live_server,
+)
 from tests.url_builders import memoize_url_builders
 
 # Installed third-party plugins must not leak into tests; tests that want entry points say so.
@@ -70,9 +77,7 @@ def repo_template(tmp_path_factory) -> Path:
 def repo(tmp_path: Path, repo_template: Path) -> Path:
     """A git repository with one commit, as a user's project would be (a copy of
     :func:`repo_template`: a test may change it freely)."""
-    root = tmp_path / "project"
-    shutil.copytree(repo_template, root, symlinks=True)
-    return root
+    return copy_repository(repo_template, tmp_path / "project")
 
 
 @pytest.fixture

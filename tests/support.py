@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +30,12 @@ _LISTENING = re.compile(r"listening on (http://\S+)")
 def git(cwd: Path, *args: str) -> str:
     result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
     return result.stdout
+
+
+def copy_repository(template: Path, target: Path) -> Path:
+    """A copy of the git repository ``template`` (the ``repo_template`` fixture) at ``target``."""
+    shutil.copytree(template, target, symlinks=True)
+    return target
 
 
 @dataclass

@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.hardening.conftest import fresh_repo
+from tests.support import copy_repository
 
 pytestmark = pytest.mark.slow
 
@@ -112,12 +112,12 @@ def failures_in(report: Path) -> int:
 @pytest.mark.parametrize("shard", list(SHARDS))
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    live_server_factory, postgres_url, tmp_path, database, shard
+    live_server_factory, postgres_url, repo_template, tmp_path, database, shard
 ):
     if database == "sqlite":
         live = live_server_factory()
     else:
-        live = live_server_factory("--db", postgres_url, repo_path=fresh_repo(tmp_path / "pg-project"))
+        live = live_server_factory("--db", postgres_url, repo_path=copy_repository(repo_template, tmp_path / "pg-project"))
     paths = httpx.get(f"{live.url}/openapi.json").json()["paths"]
     operations = sum(len(methods) for path, methods in paths.items() if in_shard(path, shard))
     run = start_schemathesis(live.url, tmp_path / "schemathesis", shard)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import select
-import shutil
 import socket
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.support import LiveServer, start_live_server
+from tests.support import LiveServer, copy_repository, start_live_server
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +27,7 @@ WAIT = 30  # seconds a socket read may block before the test gives up (never rea
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, repo_template: Path):
     """``crosslink serve --plugins issues`` with one-second header and body deadlines."""
-    repo = tmp_path_factory.mktemp("slow-clients") / "project"
-    shutil.copytree(repo_template, repo, symlinks=True)
+    repo = copy_repository(repo_template, tmp_path_factory.mktemp("slow-clients") / "project")
     server: LiveServer = start_live_server(repo, ["--plugins", "issues", "--header-timeout", "1", "--body-timeout", "1"])
     yield server
     server.stop()
