@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_VERSION := $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 
-.PHONY: install install-test serve test screenshots lint smoke-newest postgres browser bench-smoke bench bench-scale bench-dashboard clean
+.PHONY: install install-test bytecode serve test screenshots lint smoke-newest postgres browser bench-smoke bench bench-scale bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,17 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# An editable install leaves the project's own modules without bytecode, and where
+# PYTHONDONTWRITEBYTECODE is set (it is on this workplace's machines) every `crosslink`
+# process then compiles 31,000 lines again: about 0.3 s of each start, and the suite starts
+# some 250 servers. compileall writes the bytecode a regular (non-editable) pip install
+# writes; it only recompiles what changed, and Python ignores a stale file.
+BYTECODE_DIRS ?= kernel plugins
+bytecode: | $(BIN)/python
+	@$(BIN)/python -m compileall -q $(BYTECODE_DIRS)
+
 ## Install, then serve the repository in the current directory on http://127.0.0.1:3100
-serve: install
+serve: install bytecode
 	$(BIN)/crosslink serve $(ARGS)
 
 ## Start the local PostgreSQL server the tests use, if it is not running
@@ -49,7 +58,8 @@ browser:
 
 ## Install with test dependencies, start PostgreSQL, run the whole test suite (in parallel)
 PYTEST_WORKERS ?= 3
-test: install-test postgres browser
+test: BYTECODE_DIRS = kernel plugins tests bench
+test: install-test postgres browser bytecode
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxschedchunk 1 $(PYTEST_ARGS)
 
 ## The dashboard's browser tests, writing screenshots of every page (light and dark) to screenshots/
