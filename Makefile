@@ -8,20 +8,22 @@ PG_VERSION := $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet uv
 
+# Installs go through uv (installed into the venv by pip): the same packages as pip, resolved
+# and installed in about a third of the time, with bytecode compiled as pip would.
 # Editable installs, redone only when pyproject.toml changes (`make serve` starts at once).
 # setuptools warns on every editable install of a flat layout that folders named like the
 # packages (kernel/, plugins/) take precedence on imports: here that is the point, so the
-# warning is silenced for pip only.
-PIP := PYTHONWARNINGS=ignore $(BIN)/pip
+# warning is silenced for the install only.
+PIP := PYTHONWARNINGS=ignore $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e .
+	$(PIP) -e .
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -84,7 +86,7 @@ smoke-newest: $(NEWEST_VENV)/.installed
 
 ## The benchmark suite's full run (about 30 minutes): prints a table and writes BENCHMARKS.md
 bench: $(BIN)/python
-	$(PIP) install --quiet -e '.[bench]'
+	$(PIP) -e '.[bench]'
 	@command -v wrk >/dev/null || { \
 	  echo "installing Debian's wrk for the benchmarks"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1 || \
@@ -97,7 +99,7 @@ bench-smoke: install-test
 
 ## The scale curve: 10k, 100k and 1M issues, p50/p99 and growth per 10x (BENCH_ARGS='--sizes 10000,100000')
 bench-scale: $(BIN)/python
-	$(PIP) install --quiet -e '.[bench]'
+	$(PIP) -e '.[bench]'
 	$(BIN)/python -m bench.scale $(BENCH_ARGS)
 
 ## The dashboard's page times (server and client) on a generated 100k-issue repository

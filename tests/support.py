@@ -18,6 +18,8 @@ from typing import Any
 
 from quart import Quart
 
+from tests import forkserver
+
 #: The databases the plugin suites run on (``pytest.mark.parametrize("backend", BACKENDS, indirect=True)``).
 BACKENDS = ["sqlite", "postgres"]
 #: The PostgreSQL server the tests use (each test gets a database of its own on it).
@@ -79,9 +81,10 @@ async def open_ws(client, path: str = "/ws", channels: list[str] | None = None):
 
 @dataclass
 class LiveServer:
-    """``crosslink serve`` running as a subprocess; its output is collected."""
+    """``crosslink serve`` running as a subprocess (forked by :mod:`tests.forkserver` where
+    that starts it as ``exec`` would); its output is collected."""
 
-    process: subprocess.Popen
+    process: subprocess.Popen | forkserver.ForkedProcess
     url: str
     output: list[str] = field(default_factory=list)
 
@@ -106,8 +109,9 @@ class LiveServer:
 def start_live_server(repo: Path, args: list[str], env: dict[str, str] | None = None,
                       timeout: float = 30) -> LiveServer:
     full_env = {**os.environ, **(env or {})}
-    process = subprocess.Popen(
-        [CROSSLINK, "serve", "--port", "0", "--repo", str(repo), *args],
+    argv = [CROSSLINK, "serve", "--port", "0", "--repo", str(repo), *args]
+    process = forkserver.spawn(argv, full_env) or subprocess.Popen(
+        argv,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
