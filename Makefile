@@ -8,6 +8,8 @@ PG_VERSION := $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
 	$(BIN)/pip install --quiet uv
 
 # Installs go through uv (installed into the venv by pip): the same packages from the same
@@ -18,11 +20,11 @@ $(BIN)/python:
 # warning is silenced for the install only.
 PIP := PYTHONWARNINGS=ignore $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml | $(BIN)/uv
 	$(PIP) -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/uv
 	$(PIP) -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
@@ -85,7 +87,7 @@ smoke-newest: $(NEWEST_VENV)/.installed
 	$(NEWEST_VENV)/bin/python .ci/smoke.py
 
 ## The benchmark suite's full run (about 30 minutes): prints a table and writes BENCHMARKS.md
-bench: $(BIN)/python
+bench: | $(BIN)/uv
 	$(PIP) -e '.[bench]'
 	@command -v wrk >/dev/null || { \
 	  echo "installing Debian's wrk for the benchmarks"; \
@@ -98,7 +100,7 @@ bench-smoke: install-test
 	$(BIN)/python -m bench --smoke $(BENCH_ARGS)
 
 ## The scale curve: 10k, 100k and 1M issues, p50/p99 and growth per 10x (BENCH_ARGS='--sizes 10000,100000')
-bench-scale: $(BIN)/python
+bench-scale: | $(BIN)/uv
 	$(PIP) -e '.[bench]'
 	$(BIN)/python -m bench.scale $(BENCH_ARGS)
 

@@ -278,7 +278,11 @@ def spawn(argv: list[str], env: dict[str, str], cwd: str | None = None) -> Forke
                 return None
     if not _client.compatible(env):
         return None
-    return _client.spawn(argv, env, cwd or os.getcwd())
+    try:
+        return _client.spawn(argv, env, cwd or os.getcwd())
+    except (OSError, RuntimeError):  # the helper is gone: the rest of this process executes
+        _unavailable = True
+        return None
 
 
 if __name__ == "__main__":
