@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -109,24 +110,27 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (2 if args.smoke else 20)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
-    repo = args.repo
-    if repo is None:
-        repo = workdir / "repo"
-        print(f"[bench] generating {n:,} issues (seed {args.seed}) in {repo}", flush=True)
-        began = time.perf_counter()
-        generate(repo, n, args.seed)
-        print(f"[bench] generated in {time.perf_counter() - began:.0f} s", flush=True)
-    manifest = json.loads((repo / MANIFEST).read_text())
-    n = manifest["issues"]
+    try:
+        repo = args.repo
+        if repo is None:
+            repo = workdir / "repo"
+            print(f"[bench] generating {n:,} issues (seed {args.seed}) in {repo}", flush=True)
+            began = time.perf_counter()
+            generate(repo, n, args.seed)
+            print(f"[bench] generated in {time.perf_counter() - began:.0f} s", flush=True)
+        manifest = json.loads((repo / MANIFEST).read_text())
+        n = manifest["issues"]
 
-    with servers.crosslink(repo, workdir / "serve.log", cpu=0) as server:
-        print(f"[bench] crosslink serve started in {server.started_in:.1f} s", flush=True)
-        with httpx.Client(base_url=server.url, timeout=120) as client:
-            results = []
-            for name, path in pages(manifest):
-                figures = measure(client, path, runs)
-                results.append((name, path, figures))
-                print(f"[bench] {name}: server p50 {figures['server_p50_ms']:.1f} ms", flush=True)
+        with servers.crosslink(repo, workdir / "serve.log", cpu=0) as server:
+            print(f"[bench] crosslink serve started in {server.started_in:.1f} s", flush=True)
+            with httpx.Client(base_url=server.url, timeout=120) as client:
+                results = []
+                for name, path in pages(manifest):
+                    figures = measure(client, path, runs)
+                    results.append((name, path, figures))
+                    print(f"[bench] {name}: server p50 {figures['server_p50_ms']:.1f} ms", flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the generated repository and the server's log
     print()
     print(table(results, n))
     if args.json:
