@@ -22,8 +22,7 @@ SDK = ("mcp.server.lowlevel", "mcp.server.streamable_http_manager", "mcp_types")
 def loaded():
     return [name for name in SDK if name in sys.modules]
 
-async def main():
-    repo = Path(tempfile.mkdtemp())
+async def main(repo):
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     app = create_app(Settings(repo_root=repo, autoload=False))
     report = {}
@@ -45,7 +44,8 @@ async def main():
         report["after_request"] = loaded()
     print(json.dumps(report))
 
-asyncio.run(main())
+with tempfile.TemporaryDirectory() as scratch:
+    asyncio.run(main(Path(scratch)))
 """
 
 
