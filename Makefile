@@ -18,14 +18,14 @@ $(BIN)/uv: | $(BIN)/python
 # setuptools warns on every editable install of a flat layout that folders named like the
 # packages (kernel/, plugins/) take precedence on imports: here that is the point, so the
 # warning is silenced for the install only.
-PIP := PYTHONWARNINGS=ignore $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode
+INSTALL := PYTHONWARNINGS=ignore $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/uv
-	$(PIP) -e .
+	$(INSTALL) -e .
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/uv
-	$(PIP) -e '.[test]'
+	$(INSTALL) -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -88,7 +88,7 @@ smoke-newest: $(NEWEST_VENV)/.installed
 
 ## The benchmark suite's full run (about 30 minutes): prints a table and writes BENCHMARKS.md
 bench: | $(BIN)/uv
-	$(PIP) -e '.[bench]'
+	$(INSTALL) -e '.[bench]'
 	@command -v wrk >/dev/null || { \
 	  echo "installing Debian's wrk for the benchmarks"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1 || \
@@ -101,7 +101,7 @@ bench-smoke: install-test
 
 ## The scale curve: 10k, 100k and 1M issues, p50/p99 and growth per 10x (BENCH_ARGS='--sizes 10000,100000')
 bench-scale: | $(BIN)/uv
-	$(PIP) -e '.[bench]'
+	$(INSTALL) -e '.[bench]'
 	$(BIN)/python -m bench.scale $(BENCH_ARGS)
 
 ## The dashboard's page times (server and client) on a generated 100k-issue repository

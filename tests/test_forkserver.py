@@ -51,7 +51,8 @@ def test_a_start_that_fails_exits_with_the_cli_status_and_message(repo):
     process = forkserver.spawn([CROSSLINK, "serve", "--port", "0", "--repo", str(repo), "--plugins", "no-such-plugin"],
                                dict(os.environ))
     assert isinstance(process, forkserver.ForkedProcess)
-    output = process.stdout.read()
+    with process.stdout:
+        output = process.stdout.read()
     assert process.wait(15) == 1
     assert "no-such-plugin" in output and "Traceback" not in output
 
