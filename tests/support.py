@@ -29,6 +29,13 @@ CROSSLINK = str(Path(sys.executable).parent / "crosslink")
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
 
+def crosslink_command(*args: str, env: dict[str, str] | None = None) -> list[str]:
+    """The argv for ``crosslink ARGS`` run by ``subprocess`` (or a library) with ``env``
+    (default: this process's): forked from a :mod:`tests.forkserver` helper through its
+    launcher, or the console script itself where only an ``exec`` starts it the same way."""
+    return forkserver.command([CROSSLINK, *args], env)
+
+
 def git(cwd: Path, *args: str) -> str:
     result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
     return result.stdout

@@ -14,13 +14,13 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support import CROSSLINK, PG_ADMIN_DSN, git, start_live_server
+from tests.support import PG_ADMIN_DSN, crosslink_command, git, start_live_server
 
 pytestmark = pytest.mark.slow
 
 
 def crosslink(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([CROSSLINK, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(crosslink_command(*args), cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture

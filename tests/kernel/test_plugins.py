@@ -12,7 +12,7 @@ import pytest
 from kernel import StartupError
 from kernel.builtin_plugins import BUILTIN_PLUGINS
 from tests.fixtures.plugins import notes, typo, wraps_startup
-from tests.support import CROSSLINK, open_ws, receive_json
+from tests.support import crosslink_command, open_ws, receive_json
 
 
 @pytest.fixture
@@ -239,7 +239,7 @@ def run_cli(*args: str, pythonpath: str | None = None) -> subprocess.CompletedPr
     env = {**os.environ, "CROSSLINK_DISABLE_PLUGIN_AUTOLOAD": "0"}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    return subprocess.run([CROSSLINK, *args], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(crosslink_command(*args, env=env), capture_output=True, text=True, env=env, timeout=60)
 
 
 def test_cli_plugins_lists_every_plugin(testdist_path):

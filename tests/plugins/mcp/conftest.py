@@ -13,10 +13,10 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
-from mcp.client.stdio import stdio_client
+from mcp.client.stdio import get_default_environment, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.support import CROSSLINK
+from tests.support import crosslink_command
 
 TOKEN = "a-long-enough-secret-token"
 
@@ -70,8 +70,11 @@ def stdio_env(**extra: str) -> dict[str, str]:
 @asynccontextmanager
 async def stdio_client_for(repo: Path, *args: str, errlog: Path, mode: str = "auto",
                            env: dict[str, str] | None = None, **options: Any) -> AsyncIterator[Client]:
-    """The SDK client on ``crosslink mcp <args>`` started in ``repo`` (its stderr in ``errlog``)."""
-    params = StdioServerParameters(command=CROSSLINK, args=["mcp", *args], cwd=str(repo), env=env or stdio_env())
+    """The SDK client on ``crosslink mcp <args>`` started in ``repo`` (its stderr in ``errlog``),
+    forked from a helper where that starts it as the SDK's ``exec`` would (``tests.forkserver``)."""
+    started_with = {**get_default_environment(), **(env or stdio_env())}  # what the SDK gives the process
+    command, *rest = crosslink_command("mcp", *args, env=started_with)
+    params = StdioServerParameters(command=command, args=rest, cwd=str(repo), env=started_with)
     with errlog.open("a") as log:
         async with Client(stdio_client(params, errlog=log), mode=mode, cache=None, **options) as client:
             yield client

@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.plugins.mcp.conftest import stdio_env, write_server_toml
-from tests.support import CROSSLINK, start_live_server
+from tests.support import crosslink_command, start_live_server
 
 pytestmark = pytest.mark.slow
 
 
 def crosslink_mcp(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CROSSLINK, "mcp", *args], cwd=repo, capture_output=True, text=True, timeout=120,
-                          input="", env={**stdio_env(), "PATH": "/usr/bin:/bin"})
+    env = {**stdio_env(), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(crosslink_command("mcp", *args, env=env), cwd=repo, capture_output=True, text=True,
+                          timeout=120, input="", env=env)
 
 
 def test_a_url_that_is_not_http_is_refused(repo):
