@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -23,6 +21,7 @@ import pytest
 
 from kernel.app import create_app, kernel_of
 from kernel.settings import Settings
+from tests.pg_databases import SpareDatabases, create_database, drop_database, new_database_name
 from tests.sqlite_templates import SqliteTemplates
 from tests.support import (
     CROSSLINK,
@@ -143,100 +142,29 @@ def pg_template() -> str:
     return name
 
 
-async def _create_database(name: str, template: str | None) -> None:
-    """``CREATE DATABASE name`` (a copy of ``template``), retried while another session copies
-    the template (PostgreSQL refuses a template that is being read)."""
-    clause = f' TEMPLATE "{template}"' if template else ""
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        for attempt in range(50):
-            try:
-                await admin.execute(f'CREATE DATABASE "{name}"{clause}')
-                return
-            except asyncpg.ObjectInUseError:
-                await asyncio.sleep(0.1 + 0.05 * attempt)
-        pytest.fail("the template database stayed busy")
-    finally:
-        await admin.close()
-
-
-async def _drop_database(name: str) -> None:
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-def _new_database_name() -> str:
-    return f"crosslink_t_{uuid.uuid4().hex[:12]}"
-
-
-class SpareDatabases:
-    """Copies of the template made ahead, in a thread, while the previous test runs: a test does
-    not wait for its copy, and a used database is dropped in the background too."""
-
-    #: One copy ahead per test process (the suite runs several processes; more copies at once
-    #: only add to the disk's load).
-    AHEAD = 1
-
-    def __init__(self, template: str) -> None:
-        from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.template = template
-        # two threads: a drop never holds up the next copy
-        self._pool = ThreadPoolExecutor(2, thread_name_prefix="spare-database")
-        self._ready: deque = deque()
-
-    def _make(self) -> str:
-        name = _new_database_name()
-        asyncio.run(_create_database(name, self.template))
-        return name
-
-    async def take(self) -> str:
-        """A fresh copy of the template (one made ahead when there is one); more are started."""
-        future = self._ready.popleft() if self._ready else None
-        while len(self._ready) < self.AHEAD:
-            self._ready.append(self._pool.submit(self._make))
-        if future is None:
-            name = _new_database_name()
-            await _create_database(name, self.template)
-            return name
-        return await asyncio.wrap_future(future)
-
-    def give_back(self, name: str) -> None:
-        """Drop ``name`` in a thread (the test does not wait for it)."""
-        self._pool.submit(lambda: asyncio.run(_drop_database(name)))
-
-    def close(self) -> None:
-        for future in self._ready:
-            if future.exception() is None:
-                asyncio.run(_drop_database(future.result()))
-        self._pool.shutdown()
-
-
 @pytest.fixture(scope="session")
 def spare_databases(pg_template: str):
-    """The session's :class:`SpareDatabases` (the last spare is dropped at the end)."""
-    spares = SpareDatabases(pg_template)
+    """The session's :class:`~tests.pg_databases.SpareDatabases` (what it still holds is
+    dropped at the end)."""
+    spares = SpareDatabases(PG_ADMIN_DSN, pg_template)
     yield spares
     spares.close()
 
 
 @pytest.fixture
 async def database_url(backend: str, repo: Path, request):
-    """``None`` (the default SQLite file in the repo) or a fresh PostgreSQL database URL: a copy
-    of the migrated template, or an empty database for tests marked ``fresh_database``."""
+    """``None`` (the default SQLite file in the repo) or the URL of a PostgreSQL database of
+    the test's own: one in the migrated template's state (a new copy, or a used one reset: see
+    :mod:`tests.pg_databases`), or an empty database for tests marked ``fresh_database``."""
     if backend == "sqlite":
         yield None
         return
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]
     if request.node.get_closest_marker("fresh_database") is not None:
-        name = _new_database_name()
-        await _create_database(name, None)
+        name = new_database_name()
+        await create_database(PG_ADMIN_DSN, name, None)
         yield f"{base}/{name}"
-        await _drop_database(name)
+        await drop_database(PG_ADMIN_DSN, name)
         return
     spares = request.getfixturevalue("spare_databases")
     name = await spares.take()
