@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -47,6 +48,18 @@ def _takes_long(item: pytest.Item) -> bool:
     return item.get_closest_marker("slow") is not None or not _PROCESS_FIXTURES.isdisjoint(
         getattr(item, "fixturenames", ())
     )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Once the tests are collected, this process's heap so far (every module, every test item)
+    is moved out of the garbage collector's way (``gc.freeze``), and the youngest generation is
+    collected every 10,000 allocations rather than 700. A test creates a whole application
+    (about 100,000 objects) and the collector walked the frozen part again and again: it was a
+    fifth of the CPU time of a test that starts a server and makes one request. Garbage is
+    still collected; only less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -272,3 +285,4 @@ def with_testdist(testdist_path: Path, monkeypatch) -> Path:
     monkeypatch.syspath_prepend(str(testdist_path))
     importlib.invalidate_caches()
     return testdist_path
+
