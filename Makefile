@@ -62,9 +62,10 @@ browser:
 
 ## Install with test dependencies, start PostgreSQL, run the whole test suite (in parallel)
 PYTEST_WORKERS ?= 3
-# The suite's temporary files (repositories, SQLite files, logs: about 100,000 files made and
-# removed in a run) go to the memory file system at /dev/shm where there is one. On ext4 the
-# kernel's search for a free inode past the recently deleted ones was a tenth of the run's CPU.
+# The suite's temporary files (repositories, SQLite files, logs: tens of thousands of files made
+# and removed in a run) go to the memory file system at /dev/shm where there is one: on ext4 the
+# kernel's search for a free inode past the recently deleted ones was a sixth of the CPU of a
+# test that starts an application and makes one request. `make test TEST_TMPDIR=` keeps $TMPDIR.
 TEST_TMPDIR ?= $(firstword $(wildcard /dev/shm))
 test: BYTECODE_DIRS = kernel plugins tests bench
 test: install-test postgres browser bytecode
