@@ -164,15 +164,17 @@ class TemplateState:
         return True
 
 
-async def _end_sessions(connection: asyncpg.Connection) -> None:
-    """End every other session on ``connection``'s database (as ``DROP ... WITH (FORCE)`` does)."""
+async def _end_sessions(connection: asyncpg.Connection) -> bool:
+    """End every other session on ``connection``'s database (as ``DROP ... WITH (FORCE)`` does);
+    whether they are all gone (a client that keeps reconnecting for two seconds is not)."""
     for _ in range(100):
         others = await connection.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()")
         if not others:
-            return
+            return True
         await asyncio.sleep(0.02)
+    return False
 
 
 class SpareDatabases:
@@ -231,8 +233,7 @@ class SpareDatabases:
                 self._state = await self._read_state()
             connection = await asyncpg.connect(f"{self.base}/{name}")
             try:
-                await _end_sessions(connection)
-                reset = await self._state.reset(connection)
+                reset = await _end_sessions(connection) and await self._state.reset(connection)
             finally:
                 await connection.close()
             if not reset:

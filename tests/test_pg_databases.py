@@ -39,7 +39,7 @@ async def _exists(name: str) -> bool:
         await admin.close()
 
 
-async def test_a_used_database_comes_back_as_a_new_copy_would(spares, pg_template, app_factory, settings_factory):
+async def test_a_used_database_comes_back_as_a_new_copy_would(spares, pg_template, settings_factory):
     pristine = new_database_name()
     await create_database(PG_ADMIN_DSN, pristine, pg_template)
     try:
@@ -62,13 +62,14 @@ async def test_a_used_database_comes_back_as_a_new_copy_would(spares, pg_templat
     taken = {await spares.take(), await spares.take()}
     assert name in taken  # handed out again rather than copied anew
     assert await _fingerprint_and_rows(name) == expected
-    again = await app_factory(db_url=f"{BASE}/{name}")
-    listed = await (await again.client.get("/api/v1/issues?status=all")).get_json()
-    assert listed["items"] == []
-    created = await (await again.client.post("/api/v1/issues", json={"title": "after the reset"})).get_json()
-    assert created["id"] == 1  # the sequences are back where the template has them
-    for other in taken - {name}:
-        spares.give_back(other)
+    async with create_app(settings_factory(db_url=f"{BASE}/{name}")).test_app() as running:
+        client = running.test_client()
+        listed = await (await client.get("/api/v1/issues?status=all")).get_json()
+        assert listed["items"] == []
+        created = await (await client.post("/api/v1/issues", json={"title": "after the reset"})).get_json()
+        assert created["id"] == 1  # the sequences are back where the template has them
+    for taken_name in taken:
+        spares.give_back(taken_name)
 
 
 async def test_a_database_whose_schema_changed_is_dropped(spares):
