@@ -13,7 +13,10 @@ The child is a real process with a PID of its own: it takes the request's workin
 environment, argv and standard streams, resets the signals and the ``sys`` streams a fresh
 interpreter would have, and calls the same ``kernel.cli.main`` as the ``crosslink`` console
 script; a ``SystemExit`` ends it through the interpreter's normal shutdown. Its exit status
-comes back from the helper, which is its parent.
+comes back from the helper, which is its parent. What the helper imported stays frozen out of
+the garbage collector's way in the child (``gc.freeze``, as a pre-fork server does): those
+objects live as long as the process in any case, and a collector walking them would copy
+every page it touches.
 
 Two ways in:
 
@@ -117,7 +120,7 @@ def _preload(profile: str) -> None:
     if profile == "serve" and "mcp" in sys.modules:  # a server imports the SDK on its first /mcp request
         raise RuntimeError("building the application imported the MCP SDK")
     gc.collect()
-    gc.freeze()  # the children share these pages; the collector need not walk them
+    gc.freeze()  # the children share these pages; their collectors never walk (nor write to) them
 
 
 def _fresh_stdio() -> None:
@@ -162,7 +165,6 @@ def _become(request: dict, streams: list[int], keep_closed: list[int]) -> None:
     added = [entry for entry in pythonpath if entry not in sys.path]
     sys.path[0:1] = [str(Path(request["argv"][0]).parent), *added]  # as a console script's
     sys.argv = list(request["argv"])
-    gc.unfreeze()
     from kernel.cli import main
 
     main()  # click ends with SystemExit, which ends this process like any interpreter's
