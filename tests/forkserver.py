@@ -245,7 +245,10 @@ class Helper:
             reply = {"pid": self._fork(request, fds, connection)}
         for fd in fds:
             os.close(fd)
-        connection.send(json.dumps(reply).encode())
+        try:
+            connection.send(json.dumps(reply).encode())
+        except OSError:  # the launcher went meanwhile: its end is read as closed next time round
+            pass
 
     def _reap(self) -> None:
         while True:
