@@ -285,4 +285,3 @@ def with_testdist(testdist_path: Path, monkeypatch) -> Path:
     monkeypatch.syspath_prepend(str(testdist_path))
     importlib.invalidate_caches()
     return testdist_path
-

@@ -84,13 +84,17 @@ MCP_MODULES = (
     "plugins.mcp.proxy",
     "plugins.mcp.server",
 )
-PROFILES = ("serve", "mcp")
+
+
+def _read_at_start(key: str) -> bool:
+    """Whether the variable ``key`` must be the helper's for a fork (``PYTHONPATH`` may differ)."""
+    return key.startswith(STARTUP_VARIABLES) and key != "PYTHONPATH"
 
 
 def compatible(helper_env: dict[str, str], env: dict[str, str]) -> bool:
     """Whether a child forked from a helper started with ``helper_env`` starts as ``exec``
     with ``env`` would."""
-    keys = {key for key in (*env, *helper_env) if key.startswith(STARTUP_VARIABLES) and key != "PYTHONPATH"}
+    keys = {key for key in (*env, *helper_env) if _read_at_start(key)}
     if any(env.get(key) != helper_env.get(key) for key in keys):
         return False
     ours = [entry for entry in helper_env.get("PYTHONPATH", "").split(os.pathsep) if entry]
@@ -309,7 +313,7 @@ class ForkedProcess:
 
 def _startup_key(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """The variables of ``env`` a helper must be started with to fork for it."""
-    return tuple(sorted((k, v) for k, v in env.items() if k.startswith(STARTUP_VARIABLES) and k != "PYTHONPATH"))
+    return tuple(sorted((k, v) for k, v in env.items() if _read_at_start(k)))
 
 
 class ForkServerClient:
@@ -317,7 +321,7 @@ class ForkServerClient:
 
     def __init__(self, profile: str, startup: tuple[tuple[str, str], ...], socket_dir: Path) -> None:
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(STARTUP_VARIABLES) or k == "PYTHONPATH"}
+        env = {k: v for k, v in os.environ.items() if not _read_at_start(k)}
         self._env = {**env, **dict(startup)}
         self.socket_path = str(socket_dir / f"{profile}-{len(list(socket_dir.iterdir()))}.sock")
         self.helper = subprocess.Popen(
@@ -357,6 +361,7 @@ class ForkServerClient:
                 self._exited.notify_all()
 
     def compatible(self, env: dict[str, str]) -> bool:
+        """Whether a child of this helper starts as ``exec`` with ``env`` would."""
         return compatible(self._env, env)
 
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str) -> ForkedProcess:

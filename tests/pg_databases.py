@@ -12,8 +12,8 @@ than dropped: its sessions are ended, and if its schema still matches the templa
 database setting: :data:`FINGERPRINT`), every row is deleted (triggers off), the template's
 own rows are put back and every sequence is set to the template's value, in one transaction.
 The next test cannot tell it from a new copy. A database whose schema a test changed (a test
-plugin's migration, say) is dropped, as before. The template's state is read from the first
-copy of each test process, before any test has used it.
+plugin's migration, say) is dropped, as before. The template's state is read once per test
+process, at its first reset, from a copy made for that and dropped after.
 """
 
 from __future__ import annotations
