@@ -48,7 +48,7 @@ def main() -> None:
     for signum in pending:
         os.kill(child[0], signum)
     message = connection.recv(1 << 20)
-    if not message:  # the helper is gone (and killed the child)
+    if not message:  # the helper is gone, and with it the child's status: a failure
         sys.exit(1)
     code = os.waitstatus_to_exitcode(json.loads(message)["status"])
     if code < 0:
